@@ -1,0 +1,189 @@
+"""The thesaurus lexicon: what a spinner may write for a word, and back.
+
+Forward table: headword -> senses -> ordered (term, relation) pairs, parsed from
+the MyThes `th_en_US_v2` thesaurus (WordNet-derived), plus extra substitutes from
+WordNet itself, because real spinners use thesauri that differ from MyThes.
+Inverse index: surface form -> the originals a spinner could have replaced with
+it, each with a prior P(original | surface).
+
+The shipped lexicon is built by `scripts/build_lexicon.py` into
+`models/lexicon.json.gz`; nothing here needs apt or the network.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, TextIO
+
+from restore.errors import RestoreError
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "models" / "lexicon.json.gz"
+
+# Relation codes: synonym, similar term, generic term (hypernym), related term.
+RELATIONS = {"synonym": "s", "similar term": "m", "generic term": "g", "related term": "r"}
+_REL_RE = re.compile(r"^(.*?) \((similar term|generic term|related term|antonym)\)$")
+_TERM_RE = re.compile(r"^[A-Za-z][A-Za-z' -]*[A-Za-z]$|^[A-Za-z]$")
+
+Sense = tuple[str, list[tuple[str, str]]]  # (part of speech, [(term, relation)])
+
+
+def parse_mythes(lines: Iterable[str]) -> dict[str, list[Sense]]:
+    """Parse MyThes .dat text: `word|nsenses` then nsenses lines `(pos)|term|term (rel)|...`.
+
+    Antonyms are dropped; terms with digits or odd characters are skipped.
+    """
+    entries: dict[str, list[Sense]] = {}
+    it = iter(lines)
+    first = next(it, "").strip()
+    if "|" in first:  # no encoding line
+        it = _chain([first], it)
+    for line in it:
+        line = line.rstrip("\n")
+        if not line or line.startswith("("):
+            continue
+        head, _, count = line.partition("|")
+        senses: list[Sense] = []
+        for _ in range(int(count or 0)):
+            fields = next(it, "").rstrip("\n").split("|")
+            pos = fields[0].strip("()")
+            terms: list[tuple[str, str]] = []
+            for raw in fields[1:]:
+                m = _REL_RE.match(raw)
+                term, rel = (m.group(1), m.group(2)) if m else (raw, "synonym")
+                if rel == "antonym" or not _TERM_RE.match(term) or term == head:
+                    continue
+                terms.append((term, RELATIONS[rel]))
+            senses.append((pos, terms))
+        entries[head] = senses
+    return entries
+
+
+def _chain(first: list[str], rest: Iterable[str]) -> Iterable[str]:
+    yield from first
+    yield from rest
+
+
+@dataclass
+class Lexicon:
+    """Forward thesaurus table, WordNet extras, corpus frequencies and inverse index."""
+
+    entries: dict[str, list[Sense]]
+    wordnet: dict[str, list[str]] = field(default_factory=dict)
+    freq: dict[str, int] = field(default_factory=dict)
+    inverse: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    max_phrase_words: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.inverse:
+            self.inverse = build_inverse(self)
+        self.max_phrase_words = max((h.count(" ") + 1 for h in self.entries), default=1)
+
+    # -- forward -----------------------------------------------------------
+    def senses(self, headword: str) -> list[Sense]:
+        return self.entries.get(headword, [])
+
+    def substitutes(self, headword: str) -> dict[str, float]:
+        """Approximate P(term | headword) of a mix of spinner policies.
+
+        Half the mass on the first single-word term of the first sense (what the
+        observed spinner does most), the rest spread over the first sense, all
+        senses (weighted to early ones) and WordNet extras.
+        """
+        senses = self.entries.get(headword, [])
+        weights: dict[str, float] = defaultdict(float)
+        single = [[t for t, _ in terms if " " not in t and t.islower()] for _, terms in senses]
+        firsts = next((s for s in single if s), [])
+        if firsts:
+            weights[firsts[0]] += 0.5
+            for t in firsts:
+                weights[t] += 0.2 / len(firsts)
+        every = [(i, t) for i, (_, terms) in enumerate(senses) for t, _ in terms if t.islower()]
+        norm = sum(1 / (i + 1) for i, _ in every)
+        for i, t in every:
+            weights[t] += 0.2 / (i + 1) / norm
+        extras = self.wordnet.get(headword, [])
+        for t in extras:
+            weights[t] += 0.1 / len(extras)
+        total = sum(weights.values())
+        return {t: w / total for t, w in weights.items()} if total else {}
+
+    # -- inverse -----------------------------------------------------------
+    def originals(self, surface: str) -> list[tuple[str, float]]:
+        """Originals a spinner may have replaced with `surface` (lowercase), best first."""
+        return self.inverse.get(surface, [])
+
+    def count(self, word: str) -> int:
+        return self.freq.get(word, 0)
+
+    # -- storage -----------------------------------------------------------
+    def save(self, path: Path) -> None:
+        data = {
+            "format": "restore-lexicon/1",
+            "notice": LICENCE_NOTICE,
+            "entries": self.entries,
+            "wordnet": self.wordnet,
+            "freq": self.freq,
+            "inverse": {k: [[o, round(p, 5)] for o, p in v] for k, v in self.inverse.items()},
+        }
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            json.dump(data, f, separators=(",", ":"))
+
+    @classmethod
+    def read(cls, f: TextIO) -> "Lexicon":
+        data = json.load(f)
+        if data.get("format") != "restore-lexicon/1":
+            raise RestoreError("not a restore lexicon file")
+        entries = {h: [(p, [tuple(t) for t in terms]) for p, terms in s] for h, s in data["entries"].items()}
+        inverse = {k: [tuple(x) for x in v] for k, v in data["inverse"].items()}
+        return cls(entries, data["wordnet"], data["freq"], inverse)  # type: ignore[arg-type]
+
+
+def build_inverse(lex: Lexicon, keep: int = 20) -> dict[str, list[tuple[str, float]]]:
+    """P(original | surface) ∝ count(original) · P(surface | original) over all headwords."""
+    scores: dict[str, dict[str, float]] = defaultdict(dict)
+    for head in lex.entries:
+        prior = lex.freq.get(head, 0) + 0.5
+        for term, p in lex.substitutes(head).items():
+            scores[term.lower()][head] = scores[term.lower()].get(head, 0.0) + prior * p
+    inverse = {}
+    for surface, cands in scores.items():
+        total = sum(cands.values())
+        best = sorted(cands.items(), key=lambda kv: -kv[1])[:keep]
+        inverse[surface] = [(h, s / total) for h, s in best]
+    return inverse
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: Path | str = DEFAULT_PATH) -> Lexicon:
+    """Load a built lexicon (cached: the pipeline and detector share one)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RestoreError(f"lexicon not found: {path} (build it with scripts/build_lexicon.py)")
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return Lexicon.read(f)
+    except (OSError, ValueError, KeyError) as e:
+        raise RestoreError(f"lexicon {path} is unreadable: {e}") from None
+
+
+LICENCE_NOTICE = (
+    "Derived from the English thesaurus th_en_US_v2 (MyThes format, LibreOffice "
+    "dictionaries, Debian package mythes-en-us), itself generated from WordNet 3.0, and "
+    "from WordNet 3.0 (Debian package wordnet-base). WordNet 3.0 Copyright 2006 by "
+    "Princeton University. All rights reserved. THIS SOFTWARE AND DATABASE IS PROVIDED "
+    '"AS IS" AND PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES, EXPRESS OR '
+    "IMPLIED. English word lists Copyright 2000-2018 Kevin Atkinson, 2016 Benjamin Titze: "
+    "permission to use, copy, modify, distribute and sell these word lists, the associated "
+    "scripts, the output created from the scripts, and its documentation for any purpose "
+    "is hereby granted without fee, provided that the above copyright notice appears in "
+    "all copies and that both that copyright notice and this permission notice appear in "
+    'supporting documentation. Kevin Atkinson makes no representations about the '
+    'suitability of this array for any purpose. It is provided "as is" without express '
+    "or implied warranty."
+)

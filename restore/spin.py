@@ -1,0 +1,236 @@
+"""Synthetic article spinner: clean text in, spun text out, with an exact alignment.
+
+It imitates what we observed of real spinners (see README): whole-word swaps for
+thesaurus terms, decided per word *type* within a document, mostly the first
+single-word term of the first sense, capitalised words and numbers spared. Other
+policies cover smarter or sloppier spinners. Every swap is recorded as an `Edit`
+so that `unspin(spun, edits)` gives the clean text back exactly.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from lemminflect import getAllInflections, getAllLemmas, getInflection
+
+from restore.lexicon import Lexicon
+from restore.text import Token, match_case, tokenize
+
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+_INITIAL_RE = re.compile(r"(?:^|[.!?:\n])[\s\"“‘'(\[]*$")
+_UPOS = {"noun": "NOUN", "verb": "VERB", "adj": "ADJ", "adv": "ADV"}
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One swap: clean[clean_start:clean_end] became spun[spun_start:spun_end]."""
+
+    clean_start: int
+    clean_end: int
+    spun_start: int
+    spun_end: int
+    clean: str
+    spun: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How one spinner behaves; `Policy.sample` draws one per document."""
+
+    rate: float = 0.55  # share of eligible word types (or tokens) swapped
+    choice: str = "first"  # first | first_sense | any_sense
+    relations: str = "smgr"  # allowed relation codes (synonym, similar, generic, related)
+    per_type: bool = True  # one decision and one substitute per word type per document
+    multiword: bool = False  # swap multiword headwords as a unit ("last month")
+    multiword_terms: bool = False  # allow substitutes with spaces
+    capitals: bool = False  # also swap capitalised sentence-initial words, keeping the capital
+    numbers: bool = True  # number words -> digits ("one" -> "1")
+    inflect: bool = False  # lemmatise, spin, re-inflect ("meetings" -> "gatherings")
+    wordnet: float = 0.15  # chance a swap draws from WordNet extras instead of MyThes
+    lowercase_terms: bool = True  # skip capitalised terms ("In", "Indiana")
+
+    @classmethod
+    def sample(cls, rng: random.Random) -> "Policy":
+        """A random policy from the mix used to make training data."""
+        return cls(
+            rate=rng.uniform(0.2, 0.8),
+            choice=rng.choices(["first", "first_sense", "any_sense"], [0.6, 0.25, 0.15])[0],
+            relations=rng.choice(["smgr", "smgr", "smg", "sm", "s"]),
+            per_type=rng.random() < 0.75,
+            multiword=rng.random() < 0.3,
+            multiword_terms=rng.random() < 0.2,
+            capitals=rng.random() < 0.3,
+            numbers=rng.random() < 0.7,
+            inflect=rng.random() < 0.3,
+            wordnet=rng.choice([0.0, 0.15, 0.3]),
+        )
+
+
+PRESETS: dict[str, Policy | None] = {
+    "mix": None,  # sampled per document
+    "seedlike": Policy(),
+    "token": Policy(per_type=False, rate=0.35),
+    "smart": Policy(choice="any_sense", inflect=True, capitals=True, multiword=True, rate=0.4),
+}
+
+
+@dataclass
+class SpinResult:
+    clean: str
+    spun: str
+    edits: list[Edit] = field(default_factory=list)
+    policy: Policy | None = None
+
+
+def unspin(spun: str, edits: list[Edit]) -> str:
+    """Apply the alignment backwards: the clean text, exactly."""
+    out, pos = [], 0
+    for e in edits:
+        out.append(spun[pos : e.spun_start])
+        out.append(e.clean)
+        pos = e.spun_end
+    out.append(spun[pos:])
+    return "".join(out)
+
+
+@lru_cache(maxsize=200_000)
+def _lemma_and_tags(word: str) -> tuple[tuple[str, str, str], ...]:
+    """(lemma, upos, penn tag) readings of an inflected word ("meetings" -> meeting NOUN NNS)."""
+    out = []
+    for upos, lemmas in getAllLemmas(word).items():
+        for lemma in lemmas:
+            if lemma == word:
+                continue
+            for tag, forms in getAllInflections(lemma, upos).items():
+                if word in forms:
+                    out.append((lemma, upos, tag))
+    return tuple(out)
+
+
+class Spinner:
+    """Spins documents with a lexicon; deterministic for a seed."""
+
+    def __init__(self, lexicon: Lexicon, policy: Policy | None = None):
+        self.lex = lexicon
+        self.policy = policy  # None: sample a policy per document
+
+    def spin(self, text: str, seed: int = 0) -> SpinResult:
+        rng = random.Random(seed)
+        policy = self.policy or Policy.sample(rng)
+        tokens = tokenize(text)
+        chosen: dict[str, str | None] = {}  # per-type decisions
+        out: list[str] = []
+        edits: list[Edit] = []
+        pos = spun_len = 0
+        i = 0
+        while i < len(tokens):
+            span, sub = self._swap_at(text, tokens, i, policy, rng, chosen)
+            if sub is None:
+                i += 1
+                continue
+            start, end = tokens[i].start, tokens[i + span - 1].end
+            gap = text[pos:start]
+            out.append(gap)
+            spun_len += len(gap)
+            out.append(sub)
+            edits.append(Edit(start, end, spun_len, spun_len + len(sub), text[start:end], sub))
+            spun_len += len(sub)
+            pos = end
+            i += span
+        out.append(text[pos:])
+        return SpinResult(text, "".join(out), edits, policy)
+
+    # -- one position ------------------------------------------------------
+    def _swap_at(self, text: str, tokens: list[Token], i: int, policy: Policy,
+                 rng: random.Random, chosen: dict[str, str | None]) -> tuple[int, str | None]:
+        """(number of tokens consumed, substitute or None) at token i."""
+        if policy.multiword:
+            for n in range(min(self.lex.max_phrase_words, len(tokens) - i), 1, -1):
+                toks = tokens[i : i + n]
+                phrase = text[toks[0].start : toks[-1].end]
+                if phrase.islower() and phrase in self.lex.entries and all(
+                    a.end + 1 == b.start for a, b in zip(toks, toks[1:])
+                ):
+                    sub = self._decide(phrase, phrase, policy, rng, chosen)
+                    if sub is not None:
+                        return n, sub
+        tok = tokens[i]
+        word = tok.text
+        if not tok.is_word:
+            return 1, None
+        key = word.lower()
+        if not word.islower():
+            initial = _INITIAL_RE.search(text, 0, tok.start) is not None
+            if not (policy.capitals and initial and word[:1].isupper() and word[1:].islower()):
+                return 1, None
+        if policy.numbers and key in NUMBER_WORDS:
+            return 1, self._decide_number(key, word, policy, rng, chosen)
+        sub = self._decide(key, word, policy, rng, chosen)
+        return 1, sub
+
+    def _decide_number(self, key: str, word: str, policy: Policy, rng: random.Random,
+                       chosen: dict[str, str | None]) -> str | None:
+        if policy.per_type and key in chosen:
+            return chosen[key]
+        sub = NUMBER_WORDS[key] if rng.random() < policy.rate else None
+        if policy.per_type:
+            chosen[key] = sub
+        return sub
+
+    def _decide(self, key: str, word: str, policy: Policy, rng: random.Random,
+                chosen: dict[str, str | None]) -> str | None:
+        if policy.per_type and key in chosen:
+            sub = chosen[key]
+        else:
+            sub = None
+            if rng.random() < policy.rate:
+                sub = self._pick(key, policy, rng)
+            if policy.per_type:
+                chosen[key] = sub
+        return match_case(sub, word) if sub else None
+
+    def _pick(self, key: str, policy: Policy, rng: random.Random) -> str | None:
+        if key in self.lex.entries:
+            return self._term(key, policy, rng)
+        if policy.inflect:
+            for lemma, upos, tag in _lemma_and_tags(key):
+                if lemma not in self.lex.entries:
+                    continue
+                base = self._term(lemma, policy, rng, pos=upos)
+                if base and " " not in base:
+                    forms = getInflection(base, tag)
+                    if forms and forms[0] != key:
+                        return forms[0]
+        return None
+
+    def _term(self, head: str, policy: Policy, rng: random.Random, pos: str | None = None) -> str | None:
+        """A substitute for a headword under the policy."""
+        extras = self.lex.wordnet.get(head)
+        if extras and rng.random() < policy.wordnet:
+            ok = [t for t in extras if policy.multiword_terms or " " not in t]
+            if ok:
+                return ok[0] if policy.choice == "first" else rng.choice(ok)
+        senses = [
+            [t for t, rel in terms if rel in policy.relations
+             and (policy.multiword_terms or " " not in t)
+             and (not policy.lowercase_terms or t.islower())]
+            for p, terms in self.lex.senses(head)
+            if pos is None or _UPOS.get(p) == pos
+        ]
+        senses = [s for s in senses if s]
+        if not senses:
+            return None
+        if policy.choice == "first":
+            return senses[0][0]
+        if policy.choice == "first_sense":
+            return rng.choice(senses[0])
+        sense = rng.choices(senses, [1 / (k + 1) for k in range(len(senses))])[0]
+        return rng.choice(sense)
+
+
+def with_rate(policy: Policy, rate: float) -> Policy:
+    return replace(policy, rate=rate)

@@ -1,0 +1,64 @@
+"""Word tokens with character offsets, sentence splitting and case transfer.
+
+Everything downstream works on offsets into the original string, so that text
+we do not change is copied byte for byte (quotes, dashes, CRLF, emoji).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+# A word is letters, optionally joined by internal hyphens or apostrophes
+# ("DPRK-Russia", "don't", "Russia’s"). Numbers are their own tokens so that
+# they are never mistaken for words.
+WORD_RE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
+_TOKEN_RE = re.compile(f"{WORD_RE.pattern}|{NUMBER_RE.pattern}")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word or number with its [start, end) offsets in the text."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def is_word(self) -> bool:
+        return not self.text[0].isdigit()
+
+    @property
+    def is_lower(self) -> bool:
+        return self.text.islower()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words and numbers of `text` with offsets; everything between is left alone."""
+    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
+
+
+def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """[start, end) spans of the sentences of one paragraph (punctuation-based)."""
+    start = 0
+    for m in _SENTENCE_END_RE.finditer(text):
+        yield start, m.start()
+        start = m.end()
+    if start < len(text):
+        yield start, len(text)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def match_case(word: str, model: str) -> str:
+    """Give `word` the capitalisation pattern of `model` ("in", "Successful" -> "In")."""
+    if model.isupper() and len(model) > 1:
+        return word.upper()
+    if model[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
