@@ -1,0 +1,127 @@
+"""The `restore` command line: clean, detect, spin, pairs, train, eval.
+
+Text goes to stdout unless -o; every error is one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from restore.errors import RestoreError
+from restore.io import read_text, write_text
+
+DEFAULT_TEST = Path("data/pairs/test")
+
+
+def cmd_spin(args: argparse.Namespace) -> None:
+    from restore.lexicon import load_lexicon
+    from restore.spin import PRESETS, Policy, Spinner, with_rate
+
+    if args.policy not in PRESETS:
+        raise RestoreError(f"unknown policy {args.policy!r}; one of {', '.join(PRESETS)}")
+    policy = PRESETS[args.policy]
+    if args.rate is not None:
+        if not 0 <= args.rate <= 1:
+            raise RestoreError("--rate must be between 0 and 1")
+        policy = with_rate(policy or Policy(), args.rate)
+    text = read_text(args.file)
+    result = Spinner(load_lexicon(args.lexicon), policy).spin(text, seed=args.seed)
+    write_text(result.spun, args.output)
+
+
+def cmd_pairs(args: argparse.Namespace) -> None:
+    from restore.pairs import build_pairs
+
+    pairs = build_pairs(args.corpus, args.out, seed=args.seed, n=args.n, level=args.level,
+                        policy=args.policy, clean_share=args.clean_share, num_proc=args.num_proc,
+                        lexicon_path=args.lexicon)
+    print(f"{len(pairs)} {args.level} pairs -> {args.out}", file=sys.stderr)
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from restore.evaluate import evaluate, format_sacre, format_table, identity, naive_reversal
+
+    if args.hyp or args.ref:
+        if not (args.hyp and args.ref):
+            raise RestoreError("--hyp and --ref go together")
+        hyps = read_text(args.hyp, allow_empty=True).splitlines()
+        refs = read_text(args.ref, allow_empty=True).splitlines()
+        if len(hyps) != len(refs):
+            raise RestoreError(f"--hyp has {len(hyps)} lines but --ref has {len(refs)}")
+        print(format_sacre(hyps, refs))
+        return
+    from restore.lexicon import load_lexicon
+    from restore.pairs import load_pairs
+
+    rows = list(load_pairs(args.pairs))
+    if args.limit:
+        rows = rows[: args.limit]
+    lex = load_lexicon(args.lexicon)
+    restorers = {"identity": identity, "naive reversal": naive_reversal(lex)}
+    reports = [evaluate(name, fn, rows) for name, fn in restorers.items()]
+    print(format_table(reports, title=f"{len(rows)} pairs from {args.pairs}"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from restore import __version__
+
+    ap = argparse.ArgumentParser(prog="restore", description="Turn machine-spun articles back into clean text.")
+    ap.add_argument("--version", action="version", version=f"restore {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def add_lexicon(p: argparse.ArgumentParser) -> None:
+        from restore.lexicon import DEFAULT_PATH
+
+        p.add_argument("--lexicon", type=Path, default=DEFAULT_PATH, help="built lexicon (json.gz)")
+
+    p = sub.add_parser("spin", help="spin clean text (synthetic spinner)")
+    p.add_argument("file", nargs="?", default="-", help="text file, or - for stdin")
+    p.add_argument("-o", "--output", help="write here instead of stdout")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rate", type=float, help="share of eligible words swapped (overrides the policy's)")
+    p.add_argument("--policy", default="seedlike", help="seedlike | token | smart | mix")
+    add_lexicon(p)
+    p.set_defaults(func=cmd_spin)
+
+    p = sub.add_parser("pairs", help="make spun/clean pairs from a corpus split")
+    p.add_argument("--corpus", type=Path, required=True, help="jsonl.gz with a 'text' field")
+    p.add_argument("--out", type=Path, required=True, help="output directory (datasets save_to_disk)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, help="keep this many pairs (after shuffling)")
+    p.add_argument("--level", choices=["sentence", "paragraph"], default="sentence")
+    p.add_argument("--policy", default="mix", help="mix (per document) | seedlike | token | smart")
+    p.add_argument("--clean-share", type=float, default=0.1, help="share of units left unspun")
+    p.add_argument("--num-proc", type=int, default=max(1, min(4, os.cpu_count() or 1)))
+    add_lexicon(p)
+    p.set_defaults(func=cmd_pairs)
+
+    p = sub.add_parser("eval", help="BLEU/chrF of files, or restorers on a pair set")
+    p.add_argument("--hyp", help="hypothesis file, one segment a line")
+    p.add_argument("--ref", help="reference file, line-aligned with --hyp")
+    p.add_argument("--pairs", type=Path, default=DEFAULT_TEST, help="pair set (default: the standard test set)")
+    p.add_argument("--limit", type=int, help="only the first N pairs")
+    add_lexicon(p)
+    p.set_defaults(func=cmd_eval)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except RestoreError as e:
+        print(f"restore: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("restore: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

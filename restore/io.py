@@ -1,0 +1,63 @@
+"""Reading inputs and writing outputs safely: clear errors, no half-written files."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from restore.errors import RestoreError
+
+MAX_BYTES = 50_000_000
+
+
+def read_text(source: str | None, max_bytes: int = MAX_BYTES, allow_empty: bool = False) -> str:
+    """Read a UTF-8 text file, or stdin for None/'-'; reject binary, non-UTF-8, huge or empty input."""
+    name = "stdin" if source in (None, "-") else source
+    try:
+        if source in (None, "-"):
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            path = Path(source)
+            if path.is_dir():
+                raise RestoreError(f"{name} is a directory")
+            with path.open("rb") as f:
+                data = f.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise RestoreError(f"{name}: no such file") from None
+    except PermissionError:
+        raise RestoreError(f"{name}: permission denied") from None
+    if len(data) > max_bytes:
+        raise RestoreError(f"{name} is larger than {max_bytes:,} bytes; split it first")
+    if b"\x00" in data:
+        raise RestoreError(f"{name} looks binary (contains NUL bytes), not text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RestoreError(f"{name} is not UTF-8 text (bad byte at offset {e.start})") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not allow_empty and not text.strip():
+        raise RestoreError(f"{name} is empty")
+    return text
+
+
+def write_text(text: str, dest: str | None) -> None:
+    """Write to stdout, or atomically to a file (temp file + rename)."""
+    if dest in (None, "-"):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(dest)
+    if path.is_dir():
+        raise RestoreError(f"{dest} is a directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

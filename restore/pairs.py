@@ -1,0 +1,106 @@
+"""Spun/clean pair data with `datasets`: corpus documents -> spun sentences or paragraphs.
+
+Each document is spun whole (so per-type decisions hold across its sentences), then
+cut into units. A share of units is reverted to clean so models learn to leave
+clean text alone. Seeds are per document, so the result does not depend on num_proc.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from restore.errors import RestoreError
+from restore.lexicon import load_lexicon
+from restore.spin import PRESETS, Edit, Spinner
+from restore.text import sentence_spans
+
+MIN_WORDS, MAX_WORDS = 4, 80
+
+
+def _units(text: str, level: str) -> list[tuple[int, int]]:
+    """[start, end) of the paragraphs or sentences of a document."""
+    spans, start = [], 0
+    for para in text.split("\n"):
+        if para.strip():
+            if level == "paragraph":
+                spans.append((start, start + len(para)))
+            else:
+                spans.extend((start + a, start + b) for a, b in sentence_spans(para))
+        start += len(para) + 1
+    return spans
+
+
+def spin_document(text: str, spinner: Spinner, seed: int, level: str,
+                  clean_share: float) -> list[dict[str, Any]]:
+    """Spin one document and cut it into (spun, clean, spans) units."""
+    res = spinner.spin(text, seed=seed)
+    rng = random.Random(seed ^ 0x5EED)
+    rows, k = [], 0
+    edits = res.edits
+    for a, b in _units(text, level):
+        while k < len(edits) and edits[k].clean_start < a:
+            k += 1
+        inside: list[Edit] = []
+        while k < len(edits) and edits[k].clean_end <= b:
+            inside.append(edits[k])
+            k += 1
+        clean = text[a:b]
+        if not MIN_WORDS <= len(clean.split()) <= MAX_WORDS:
+            continue
+        if rng.random() < clean_share:
+            inside = []
+        spun, pos, spans = [], a, []
+        for e in inside:  # rebuild the unit from the edits kept
+            spun.append(text[pos : e.clean_start])
+            s0 = sum(map(len, spun))
+            spun.append(e.spun)
+            spans.append({"start": s0, "end": s0 + len(e.spun), "orig": e.clean})
+            pos = e.clean_end
+        spun.append(text[pos:b])
+        rows.append({"spun": "".join(spun), "clean": clean, "spans": spans})
+    return rows
+
+
+def build_pairs(corpus: Path, out: Path, seed: int = 0, n: int | None = None,
+                level: str = "sentence", policy: str = "mix", clean_share: float = 0.1,
+                num_proc: int = 1, lexicon_path: Path | None = None):
+    """Make a pair set from a corpus split and save it with `save_to_disk`."""
+    from datasets import load_dataset
+
+    if not corpus.is_file():
+        raise RestoreError(f"corpus not found: {corpus}")
+    if policy not in PRESETS:
+        raise RestoreError(f"unknown policy {policy!r}; one of {', '.join(PRESETS)}")
+    docs = load_dataset("json", data_files=str(corpus), split="train")
+    lex_arg = str(lexicon_path) if lexicon_path else None
+
+    def make(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+        lex = load_lexicon(lex_arg) if lex_arg else load_lexicon()
+        spinner = Spinner(lex, PRESETS[policy])
+        cols: dict[str, list] = {"id": [], "spun": [], "clean": [], "spans": []}
+        for doc_id, text, idx in zip(batch["id"], batch["text"], indices):
+            for j, row in enumerate(spin_document(text, spinner, seed * 1_000_003 + idx, level, clean_share)):
+                cols["id"].append(f"{doc_id}#{j}")
+                for key in ("spun", "clean", "spans"):
+                    cols[key].append(row[key])
+        return cols
+
+    pairs = docs.map(make, batched=True, batch_size=64, with_indices=True, num_proc=num_proc,
+                     remove_columns=docs.column_names, desc="spinning")
+    pairs = pairs.shuffle(seed=seed)
+    if n is not None:
+        pairs = pairs.select(range(min(n, len(pairs))))
+    pairs = pairs.flatten_indices()
+    out.mkdir(parents=True, exist_ok=True)
+    pairs.save_to_disk(str(out))
+    return pairs
+
+
+def load_pairs(path: Path):
+    from datasets import load_from_disk
+
+    if not path.is_dir():
+        raise RestoreError(f"pair set not found: {path} (make one with `restore pairs`)")
+    return load_from_disk(str(path))

@@ -1,0 +1,47 @@
+import subprocess
+import sys
+
+import pytest
+
+from restore.cli import main
+from tests.conftest import TEXT
+
+
+def run(*args, stdin=b""):
+    return subprocess.run([sys.executable, "-m", "restore.cli", *args], input=stdin, capture_output=True)
+
+
+@pytest.mark.parametrize("stdin,msg", [
+    (b"", b"is empty"),
+    (b"  \n\n", b"is empty"),
+    (b"abc\x00def", b"binary"),
+    (b"caf\xe9 au lait", b"not UTF-8"),
+])
+def test_bad_input_is_one_line_error(stdin, msg):
+    p = run("spin", "-", stdin=stdin)
+    assert p.returncode == 2 and msg in p.stderr
+    assert p.stderr.count(b"\n") == 1 and b"Traceback" not in p.stderr and p.stdout == b""
+
+
+def test_missing_file_and_bad_flags(tmp_path):
+    p = run("spin", str(tmp_path / "nope.txt"))
+    assert p.returncode == 2 and b"no such file" in p.stderr
+    p = run("spin", "--policy", "bogus", stdin=b"text")
+    assert p.returncode == 2 and b"unknown policy" in p.stderr
+    p = run("eval", "--hyp", str(tmp_path / "h"))
+    assert p.returncode == 2
+
+
+def test_spin_to_file_keeps_lines(tmp_path, lexicon_path):
+    src, out = tmp_path / "in.txt", tmp_path / "out.txt"
+    src.write_bytes(TEXT.encode())
+    assert main(["spin", str(src), "-o", str(out), "--seed", "1", "--lexicon", str(lexicon_path), "--rate", "1"]) == 0
+    spun = out.read_bytes().decode()
+    assert spun.count("\n") == TEXT.count("\n") and "\r\n" in spun and spun != TEXT
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_failed_run_leaves_no_output_file(tmp_path):
+    out = tmp_path / "out.txt"
+    p = run("spin", "-", "-o", str(out), stdin=b"\xff\xfe")
+    assert p.returncode == 2 and not out.exists()

@@ -1,0 +1,60 @@
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from restore.spin import Policy, Spinner, unspin
+from tests.conftest import TEXT
+
+WORDS = ["in", "the", "city", "between", "at", "state", "meeting", "meetings", "good", "take", "part",
+         "In", "Moscow", "one", "10,000", "“quoted”", "—", "a"]
+
+
+def test_deterministic_for_a_seed(lexicon):
+    s = Spinner(lexicon)  # policy sampled per document
+    assert s.spin(TEXT, seed=3).spun == s.spin(TEXT, seed=3).spun
+    outs = {s.spin(TEXT, seed=k).spun for k in range(8)}
+    assert len(outs) > 1
+
+
+def test_seedlike_policy_swaps_per_type_and_spares_names(lexicon):
+    r = Spinner(lexicon, Policy(rate=1.0, wordnet=0.0)).spin(TEXT, seed=1)
+    assert "successful the city" not in r.spun  # city is swapped too
+    assert r.spun.count("successful") == TEXT.count(" in ")  # every "in", none of "In"
+    assert "betwixt" in r.spun and "astatine" in r.spun
+    assert "10,000" in r.spun and "Officials" in r.spun and "\r\n" in r.spun
+    assert " 1 million" in r.spun  # number word -> digits
+    assert unspin(r.spun, r.edits) == TEXT
+    for e in r.edits:
+        assert r.spun[e.spun_start:e.spun_end] == e.spun and TEXT[e.clean_start:e.clean_end] == e.clean
+
+
+def test_rate_zero_changes_nothing(lexicon):
+    assert Spinner(lexicon, Policy(rate=0.0)).spin(TEXT).spun == TEXT
+
+
+def test_multiword_and_inflection_policies(lexicon):
+    multi = Spinner(lexicon, Policy(rate=1.0, multiword=True, wordnet=0.0)).spin(TEXT, seed=0)
+    assert any(e.clean == "take part" for e in multi.edits)
+    infl = Spinner(lexicon, Policy(rate=1.0, inflect=True, wordnet=0.0)).spin(TEXT, seed=0)
+    assert "Meetings" in infl.spun  # capitalised: spared
+    assert "gatherings" in Spinner(lexicon, Policy(rate=1.0, inflect=True, wordnet=0.0)).spin(
+        "the meetings went on", seed=0).spun
+
+
+def test_capitals_policy_keeps_the_capital(lexicon):
+    r = Spinner(lexicon, Policy(rate=1.0, capitals=True, wordnet=0.0)).spin("In the city. In May.", seed=0)
+    assert r.spun == "Successful the metropolis. Successful May."
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.sampled_from(WORDS), max_size=30),
+       seps=st.lists(st.sampled_from([" ", "  ", ", ", ".\n", "\r\n", "\t", "-", "’s "]), min_size=30, max_size=30),
+       seed=st.integers(0, 10_000))
+def test_alignment_backwards_gives_clean_text(lexicon, words, seps, seed):
+    text = "".join(w + s for w, s in zip(words, seps))
+    policy = Policy.sample(random.Random(seed))
+    r = Spinner(lexicon, policy).spin(text, seed=seed)
+    assert unspin(r.spun, r.edits) == text
+    starts = [e.spun_start for e in r.edits]
+    assert starts == sorted(starts)
