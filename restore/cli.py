@@ -65,6 +65,17 @@ def cmd_eval(args: argparse.Namespace) -> None:
     print(format_table(reports, title=f"{len(rows)} pairs from {args.pairs}"))
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    from restore.train import CONFIG, train_detector
+
+    cfg = dict(CONFIG)
+    for key in ("corpus", "valid", "out", "run", "init", "max_steps", "max_minutes", "batch_size", "lr", "device"):
+        value = getattr(args, key)
+        if value is not None:
+            cfg[key] = str(value) if isinstance(value, Path) else value
+    train_detector(cfg, resume=args.resume)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from restore import __version__
 
@@ -97,6 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-proc", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     add_lexicon(p)
     p.set_defaults(func=cmd_pairs)
+
+    p = sub.add_parser("train", help="train a model on pairs spun on the fly")
+    p.add_argument("what", choices=["detector"], help="which model")
+    p.add_argument("--corpus", type=Path, help="train split (jsonl.gz)")
+    p.add_argument("--valid", type=Path, help="validation split (jsonl.gz)")
+    p.add_argument("--out", type=Path, help="export the best model here")
+    p.add_argument("--run", type=Path, help="run directory: checkpoints, log.jsonl")
+    p.add_argument("--init", type=Path, help="start from this model directory")
+    p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--max-minutes", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--device", help="cpu or cuda")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="BLEU/chrF of files, or restorers on a pair set")
     p.add_argument("--hyp", help="hypothesis file, one segment a line")

@@ -1,0 +1,280 @@
+"""Train the context model (detector tagger), top to bottom in one file.
+
+Pairs are made on the fly: train-split documents are spun with a policy drawn per
+document, cut into sentences, and a share left clean. Checkpoints (safetensors +
+JSON, written atomically) every few minutes; `--resume` continues a killed run;
+the best checkpoint by validation score is exported to the model directory.
+
+    restore train detector --out models/detector --run runs/detector
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from restore.errors import RestoreError
+from restore.lexicon import Lexicon, load_lexicon
+from restore.pairs import spin_document
+from restore.spin import NUMBER_WORDS, Spinner
+from restore.tagger import Encoded, Tagger, TaggerBundle, TaggerConfig
+
+CONFIG = dict(
+    corpus="../shared/corpus/train.jsonl.gz",
+    valid="../shared/corpus/valid.jsonl.gz",
+    out="models/detector",
+    run="runs/detector",
+    init=None,  # a TaggerBundle directory to start from
+    vocab_size=8000,
+    n_orig=20000,
+    d_model=192,
+    n_layers=4,
+    n_heads=4,
+    d_ff=768,
+    batch_size=64,
+    lr=1e-3,
+    warmup=300,
+    max_steps=8000,
+    max_minutes=600.0,
+    eval_every=500,
+    ckpt_minutes=5.0,
+    orig_weight=0.5,
+    clean_share=0.15,
+    n_valid=1000,
+    seed=0,
+    device="cuda" if torch.cuda.is_available() else "cpu",
+)
+
+
+# -- data ----------------------------------------------------------------------
+def read_docs(path: str) -> list[str]:
+    if not Path(path).is_file():
+        raise RestoreError(f"corpus not found: {path}")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f]
+
+
+def sentence_stream(docs: list[str], spinner: Spinner, seed: int, start_doc: int,
+                    clean_share: float) -> Iterator[tuple[int, dict]]:
+    """(document counter, spun sentence row) forever, documents in a seeded order per epoch."""
+    n = start_doc
+    while True:
+        epoch, k = divmod(n, len(docs))
+        order = list(range(len(docs)))
+        random.Random(seed + epoch).shuffle(order)
+        for row in spin_document(docs[order[k]], spinner, seed * 7_919 + n, "sentence", clean_share):
+            yield n, row
+        n += 1
+
+
+def labels_for(enc: Encoded, row: dict, orig_index: dict[str, int]) -> tuple[list[int], list[int]]:
+    """Per word: 1 if inside a spun span; the original's index on each span's first word (-100 elsewhere)."""
+    spun, targets = [0] * len(enc.words), [-100] * len(enc.words)
+    k = 0
+    for s in row["spans"]:
+        first = True
+        while k < len(enc.words) and enc.words[k].end <= s["start"]:
+            k += 1
+        j = k
+        while j < len(enc.words) and enc.words[j].start < s["end"]:
+            spun[j] = 1
+            if first:
+                targets[j] = orig_index.get(s["orig"].lower(), -100)
+                first = False
+            j += 1
+    return spun, targets
+
+
+def make_batch(bundle: TaggerBundle, rows: list[dict]) -> tuple[torch.Tensor, ...]:
+    encs = bundle.encode_many([r["spun"] for r in rows])
+    ids = bundle.pad(encs)
+    pos_b, pos_t, spun_y, orig_y = [], [], [], []
+    for b, (enc, row) in enumerate(zip(encs, rows)):
+        spun, targets = labels_for(enc, row, bundle.orig_index)
+        for w, first in enumerate(enc.first_piece):
+            if first >= 0:
+                pos_b.append(b)
+                pos_t.append(first)
+                spun_y.append(spun[w])
+                orig_y.append(targets[w])
+    t = lambda x, dt=torch.long: torch.tensor(x, dtype=dt)  # noqa: E731
+    return ids, t(pos_b), t(pos_t), t(spun_y, torch.float), t(orig_y)
+
+
+# -- tokenizer and vocabulary ---------------------------------------------------
+def train_tokenizer(docs: list[str], lex: Lexicon, run: Path, vocab_size: int, seed: int):
+    """Sentencepiece unigram model on clean and spun sentences (spinner words are rare in clean text)."""
+    import sentencepiece as spm
+
+    spinner = Spinner(lex)
+    lines = []
+    for i, doc in enumerate(random.Random(seed).sample(docs, min(4000, len(docs)))):
+        for row in spin_document(doc, spinner, seed + i, "sentence", 0.5):
+            lines.append(row["spun"])
+    text_file = run / "spm_input.txt"
+    text_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spm.SentencePieceTrainer.train(
+        input=str(text_file), model_prefix=str(run / "spm"), vocab_size=vocab_size, model_type="unigram",
+        character_coverage=0.9999, pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, num_threads=2,
+        input_sentence_size=200_000, shuffle_input_sentence=True, minloglevel=2,
+    )
+    text_file.unlink()
+    return spm.SentencePieceProcessor(model_file=str(run / "spm.model"))
+
+
+def originals_vocab(lex: Lexicon, size: int) -> list[str]:
+    """Thesaurus headwords and number words first, then frequent words; index 0 is unknown."""
+    heads = sorted(lex.entries, key=lambda w: -lex.count(w))
+    common = sorted((w for w in lex.freq if w.islower() and w not in lex.entries), key=lambda w: -lex.freq[w])
+    vocab = ["<unk>"] + list(dict.fromkeys(list(NUMBER_WORDS) + heads + common))
+    return vocab[:size]
+
+
+# -- checkpoints (no pickle: safetensors + JSON) --------------------------------
+def save_checkpoint(run: Path, model: Tagger, opt: torch.optim.Optimizer, state: dict) -> None:
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(run / "ckpt.tmp"))
+    opt_state = opt.state_dict()
+    tensors = {f"{i}.{k}": v for i, s in opt_state["state"].items() for k, v in s.items()}
+    save_file(tensors, str(run / "opt.tmp"))
+    (run / "ckpt.tmp").replace(run / "ckpt.safetensors")
+    (run / "opt.tmp").replace(run / "opt.safetensors")
+    tmp = run / "state.tmp"
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(run / "state.json")
+
+
+def load_checkpoint(run: Path, model: Tagger, opt: torch.optim.Optimizer) -> dict:
+    model.load_state_dict(load_file(str(run / "ckpt.safetensors")))
+    flat = load_file(str(run / "opt.safetensors"))
+    opt_state = opt.state_dict()
+    for key, v in flat.items():
+        i, name = key.split(".", 1)
+        opt_state["state"].setdefault(int(i), {})[name] = v
+    opt.load_state_dict(opt_state)
+    return json.loads((run / "state.json").read_text())
+
+
+# -- evaluation -------------------------------------------------------------------
+@torch.no_grad()
+def validate(bundle: TaggerBundle, rows: list[dict], device: str) -> dict:
+    """Token F1 of the spun head at 0.5 and top-1 accuracy of the originals head on spun words."""
+    model = bundle.model
+    model.eval()
+    tp = fp = fn = ok = total = 0
+    for i in range(0, len(rows), 128):
+        ids, pb, pt, spun_y, orig_y = make_batch(bundle, rows[i : i + 128])
+        hidden = model(ids.to(device))[pb.to(device), pt.to(device)]
+        pred = model.spun_logits(hidden).cpu() > 0
+        gold = spun_y.bool()
+        tp += int((pred & gold).sum())
+        fp += int((pred & ~gold).sum())
+        fn += int((~pred & gold).sum())
+        has = orig_y >= 0
+        if has.any():
+            top = model.orig_head(hidden[has.to(device)]).argmax(-1).cpu()
+            ok += int((top == orig_y[has]).sum())
+            total += int(has.sum())
+    model.train()
+    p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return {"precision": p, "recall": r, "f1": 2 * p * r / max(p + r, 1e-9), "orig_acc": ok / max(total, 1)}
+
+
+# -- the loop ---------------------------------------------------------------------
+def train_detector(cfg: dict, resume: bool = False) -> None:
+    torch.manual_seed(cfg["seed"])
+    device = cfg["device"]
+    run, out = Path(cfg["run"]), Path(cfg["out"])
+    run.mkdir(parents=True, exist_ok=True)
+    lex = load_lexicon()
+    docs = read_docs(cfg["corpus"])
+    if cfg["init"]:
+        bundle, _ = TaggerBundle.load(Path(cfg["init"]))
+    else:
+        sp = (__import__("sentencepiece").SentencePieceProcessor(model_file=str(run / "spm.model"))
+              if (run / "spm.model").is_file() else train_tokenizer(docs, lex, run, cfg["vocab_size"], cfg["seed"]))
+        mcfg = TaggerConfig(vocab_size=sp.get_piece_size(), n_orig=cfg["n_orig"], d_model=cfg["d_model"],
+                            n_layers=cfg["n_layers"], n_heads=cfg["n_heads"], d_ff=cfg["d_ff"])
+        bundle = TaggerBundle(sp, originals_vocab(lex, cfg["n_orig"]), Tagger(mcfg))
+    model = bundle.model.to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.98))
+    state = {"step": 0, "doc": 0, "best": -1.0, "minutes": 0.0}
+    if resume and (run / "state.json").is_file():
+        state = load_checkpoint(run, model, opt)
+        print(f"resumed at step {state['step']}")
+
+    spinner = Spinner(lex)
+    vdocs = read_docs(cfg["valid"])
+    valid_rows = [r for i, d in enumerate(vdocs[:300]) for r in spin_document(d, spinner, 10_000 + i, "sentence", 0.15)]
+    valid_rows = random.Random(0).sample(valid_rows, min(cfg["n_valid"], len(valid_rows)))
+    stream = sentence_stream(docs, spinner, cfg["seed"], state["doc"], cfg["clean_share"])
+    log = (run / "log.jsonl").open("a")
+    t_start, t_ckpt = time.time(), time.time()
+    minutes0, words = state["minutes"], 0
+    bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc="train detector", dynamic_ncols=True)
+    pending: list[list[dict]] = []
+    while state["step"] < cfg["max_steps"]:
+        if not pending:  # 8 batches at a time, each of similar lengths (less padding)
+            pool = []
+            for n, row in stream:
+                pool.append(row)
+                if len(pool) == 8 * cfg["batch_size"]:
+                    state["doc"] = n + 1
+                    break
+            pool.sort(key=lambda r: len(r["spun"]))
+            pending = [pool[i : i + cfg["batch_size"]] for i in range(0, len(pool), cfg["batch_size"])]
+            random.Random(state["step"]).shuffle(pending)
+        rows = pending.pop()
+        step = state["step"]
+        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"])
+        lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / cfg["max_steps"])))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ids, pb, pt, spun_y, orig_y = (x.to(device) for x in make_batch(bundle, rows))
+        hidden = model(ids)[pb, pt]
+        loss_spun = F.binary_cross_entropy_with_logits(model.spun_logits(hidden), spun_y)
+        has = orig_y >= 0
+        loss_orig = F.cross_entropy(model.orig_head(hidden[has]), orig_y[has]) if has.any() else hidden.sum() * 0
+        loss = loss_spun + cfg["orig_weight"] * loss_orig
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        state["step"] += 1
+        words += sum(len(r["spun"].split()) for r in rows)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}", spun=f"{loss_spun.item():.3f}", orig=f"{loss_orig.item():.2f}")
+        minutes = minutes0 + (time.time() - t_start) / 60
+        state["minutes"] = minutes
+        last = state["step"] >= cfg["max_steps"] or minutes >= cfg["max_minutes"]
+        if state["step"] % cfg["eval_every"] == 0 or last:
+            metrics = validate(bundle, valid_rows, device)
+            score = metrics["f1"] + metrics["orig_acc"]
+            entry = {"step": state["step"], "minutes": round(minutes, 2), "loss": round(loss.item(), 4),
+                     "words_per_s": round(words / max(time.time() - t_start, 1e-9)),
+                     **{k: round(v, 4) for k, v in metrics.items()}}
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            tqdm.write(json.dumps(entry))
+            if score > state["best"]:
+                state["best"] = score
+                bundle.save(out, extra={"trained": entry, "train_config": {k: v for k, v in cfg.items()}})
+        if time.time() - t_ckpt > cfg["ckpt_minutes"] * 60 or last:
+            save_checkpoint(run, model, opt, state)
+            t_ckpt = time.time()
+        if last:
+            break
+    bar.close()
+    print(f"best validation score {state['best']:.4f}; model in {out}")
+
+
+
