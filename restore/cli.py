@@ -16,6 +16,64 @@ from restore.io import read_text, write_text
 DEFAULT_TEST = Path("data/pairs/test")
 
 
+def _model_dir(args: argparse.Namespace) -> Path:
+    from restore.detect import DEFAULT_DIR
+
+    path = args.model or DEFAULT_DIR
+    if not (path / "config.json").is_file():
+        raise RestoreError(f"no model at {path}: pass --model DIR or train one with `restore train detector`")
+    return path
+
+
+def cmd_detect(args: argparse.Namespace) -> None:
+    import json
+
+    from restore.detect import Detector
+
+    text = read_text(args.file)
+    detector = Detector(_model_dir(args), threshold=args.threshold)
+    spans = detector.detect(text)
+    if args.format == "json":
+        write_text(json.dumps({"text": text, "spans": [s.to_dict() for s in spans]}, ensure_ascii=False) + "\n",
+                   args.output)
+        return
+    colour = args.output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    out, pos = [], 0
+    for s in spans:
+        best = s.candidates[0].text if s.candidates else "?"
+        mark = f"\033[1;31m{s.text}\033[0m\033[2m→{best}\033[0m" if colour else f"[[{s.text}->{best}]]"
+        out += [text[pos : s.start], mark]
+        pos = s.end
+    out.append(text[pos:])
+    write_text("".join(out), args.output)
+
+
+def cmd_clean(args: argparse.Namespace) -> None:
+    import json
+
+    from restore.pipeline import Pipeline
+
+    files = args.files or ["-"]
+    if len(files) > 1 and not args.out_dir:
+        raise RestoreError("several inputs need --out-dir DIR")
+    if args.out_dir and args.output:
+        raise RestoreError("use -o for one input or --out-dir for several, not both")
+    texts = [(f, read_text(f)) for f in files]  # read (and check) everything before writing anything
+    pipeline = Pipeline(_model_dir(args), threshold=args.threshold)
+    for name, text in texts:
+        doc = pipeline(text)
+        if args.format == "json":
+            result = json.dumps({"input": name, **doc.to_json()}, ensure_ascii=False) + "\n"
+        elif args.format == "diff":
+            result = doc.diff(name)
+        else:
+            result = doc.restored()
+        dest = args.output
+        if args.out_dir:
+            dest = str(args.out_dir / (Path(name).name if name != "-" else "stdin.txt"))
+        write_text(result, dest)
+
+
 def cmd_spin(args: argparse.Namespace) -> None:
     from restore.lexicon import load_lexicon
     from restore.spin import PRESETS, Policy, Spinner, with_rate
@@ -87,6 +145,25 @@ def build_parser() -> argparse.ArgumentParser:
         from restore.lexicon import DEFAULT_PATH
 
         p.add_argument("--lexicon", type=Path, default=DEFAULT_PATH, help="built lexicon (json.gz)")
+
+    def add_model(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", type=Path, help="detector model directory (default: the shipped one)")
+        p.add_argument("--threshold", type=float, default=0.5, help="flag words scoring at least this")
+
+    p = sub.add_parser("clean", help="restore spun text (the main job)")
+    p.add_argument("files", nargs="*", help="text files, or - for stdin (default)")
+    p.add_argument("-o", "--output", help="write here instead of stdout (one input)")
+    p.add_argument("--out-dir", type=Path, help="write each input's result here, same file name")
+    p.add_argument("--format", choices=["text", "json", "diff"], default="text")
+    add_model(p)
+    p.set_defaults(func=cmd_clean)
+
+    p = sub.add_parser("detect", help="flag spun words with scores and candidate originals")
+    p.add_argument("file", nargs="?", default="-", help="text file, or - for stdin")
+    p.add_argument("-o", "--output", help="write here instead of stdout")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    add_model(p)
+    p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("spin", help="spin clean text (synthetic spinner)")
     p.add_argument("file", nargs="?", default="-", help="text file, or - for stdin")

@@ -126,7 +126,7 @@ def train_tokenizer(docs: list[str], lex: Lexicon, run: Path, vocab_size: int, s
     spm.SentencePieceTrainer.train(
         input=str(text_file), model_prefix=str(run / "spm"), vocab_size=vocab_size, model_type="unigram",
         character_coverage=0.9999, pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, num_threads=2,
-        input_sentence_size=200_000, shuffle_input_sentence=True, minloglevel=2,
+        input_sentence_size=200_000, shuffle_input_sentence=True, minloglevel=2, hard_vocab_limit=False,
     )
     text_file.unlink()
     return spm.SentencePieceProcessor(model_file=str(run / "spm.model"))

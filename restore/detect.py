@@ -1,0 +1,333 @@
+"""Synonym-swap detector: which words did a spinner put there, and what did they replace?
+
+Two kinds of evidence, combined by a logistic regression fitted on validation pairs
+(so a score of 0.5 means even odds):
+- lexicon: how often a surface word is spinner output versus natural text, counted
+  by spinning the train split (`lexsignal.json.gz`): "betwixt" is nearly always spun;
+- context: the tagger's `spun` head reading the whole sentence, which tells
+  "successful the latest" from "a successful launch".
+Candidates for a flagged word come from the inverse thesaurus (prior) and the
+tagger's `orig` head (context), scored together.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+
+from restore.errors import RestoreError
+from restore.lexicon import Lexicon, load_lexicon
+from restore.spin import NUMBER_WORDS, Spinner, _lemma_and_tags
+from restore.tagger import TaggerBundle
+from restore.text import Token, match_case, sentence_spans
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "models" / "detector"
+_DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
+FEATURES = {
+    "lexicon": ["lex", "unseen"],
+    "context": ["ctx"],
+    "combined": ["lex", "unseen", "ctx", "lex_x_ctx", "initial"],
+}
+
+
+@dataclass
+class Candidate:
+    text: str
+    score: float
+
+
+@dataclass
+class Span:
+    """A flagged word or phrase: text[start:end] == span.text (Python string offsets)."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+    candidates: list[Candidate] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class WordScore:
+    """Everything the detector knows about one eligible word (before thresholding)."""
+
+    token: Token
+    features: dict[str, float]
+    probs: dict[str, float]  # lexicon / context / combined
+    logits: torch.Tensor | None  # originals-head log-probabilities, when asked for
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def units(text: str) -> list[tuple[int, int]]:
+    """[start, end) of the sentences of every line of `text`."""
+    out, start = [], 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        out.extend((start + a, start + b) for a, b in sentence_spans(body) if body[a:b].strip())
+        start += len(line)
+    return out
+
+
+class Detector:
+    """Loads the tagger, the lexicon signal and the calibration from one model directory."""
+
+    def __init__(self, model_dir: Path | str = DEFAULT_DIR, lexicon: Lexicon | None = None,
+                 threshold: float = 0.5, calibrated: bool = True):
+        model_dir = Path(model_dir)
+        self.bundle, self.config = TaggerBundle.load(model_dir)
+        self.lex = lexicon or load_lexicon()
+        self.threshold = threshold
+        self.signal = load_signal(model_dir / "lexsignal.json.gz")
+        calib = model_dir / "calibration.json"
+        if calibrated and not calib.is_file():
+            raise RestoreError(f"{calib} missing: run scripts/calibrate_detector.py")
+        self.calibration = json.loads(calib.read_text()) if calibrated else None
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    # -- evidence ----------------------------------------------------------
+    def lexicon_prob(self, word: str) -> tuple[float, bool]:
+        """(P(spun | surface) from spinning the train split, unseen-word flag)."""
+        key = word.lower()
+        spun, natural = self.signal.get(key, (0, self.lex.count(key)))
+        if spun == 0 and natural == 0:
+            return 0.0, True
+        return (spun + 0.05) / (spun + natural + 0.1), False
+
+    def eligible(self, text: str, tok: Token) -> bool:
+        """Could a spinner have written this token? Names, acronyms and long numbers: no.
+
+        A capitalised word counts only at a sentence start and only if its lowercase
+        form is something a spinner writes ("Successful", not "Moscow").
+        """
+        w = tok.text
+        if not tok.is_word:
+            return w in _DIGITS
+        if w.islower():
+            return True
+        initial = not text[: tok.start].strip(" \t\"“‘'([")
+        return (initial and w[:1].isupper() and (w[1:].islower() or len(w) == 1)
+                and (w.lower() in self.lex.inverse or w.lower() in self.signal))
+
+    def score_sentences(self, text: str, spans: list[tuple[int, int]], with_logits: bool = True,
+                        batch_size: int = 64) -> list[list[WordScore]]:
+        """Word scores for each [start, end) sentence of `text` (batched, sorted by length)."""
+        order = sorted(range(len(spans)), key=lambda i: spans[i][1] - spans[i][0])
+        results: list[list[WordScore]] = [[] for _ in spans]
+        model = self.bundle.model
+        for b in range(0, len(order), batch_size):
+            idx = order[b : b + batch_size]
+            encs = self.bundle.encode_many([text[spans[i][0] : spans[i][1]] for i in idx])
+            with torch.inference_mode():
+                hidden = model(self.bundle.pad(encs))
+                ctx = torch.sigmoid(model.spun_logits(hidden))
+            for row, (i, enc) in enumerate(zip(idx, encs)):
+                a, _ = spans[i]
+                sentence = text[spans[i][0] : spans[i][1]]
+                words = []
+                for w, tok in enumerate(enc.words):
+                    if enc.first_piece[w] < 0 or not self.eligible(sentence, tok):
+                        continue
+                    p_lex, unseen = self.lexicon_prob(tok.text)
+                    p_ctx = float(ctx[row, enc.first_piece[w]])
+                    initial = float(not tok.text.islower() and tok.is_word)
+                    f = {"lex": _logit(p_lex), "unseen": float(unseen), "ctx": _logit(p_ctx), "initial": initial}
+                    f["lex_x_ctx"] = f["lex"] * f["ctx"] / 10
+                    probs = {name: self._combine(name, f) for name in FEATURES}
+                    logits = hidden[row, enc.first_piece[w]] if with_logits else None
+                    words.append(WordScore(Token(tok.text, a + tok.start, a + tok.end), f, probs, logits))
+                results[i] = words
+        return results
+
+    def _combine(self, name: str, f: dict[str, float]) -> float:
+        if self.calibration is None:
+            return _sigmoid(f["ctx"]) if name != "lexicon" else _sigmoid(f["lex"])
+        c = self.calibration[name]
+        return _sigmoid(c["bias"] + sum(w * f[k] for k, w in zip(FEATURES[name], c["weights"])))
+
+    # -- candidates --------------------------------------------------------
+    def candidates(self, word: str, hidden: torch.Tensor | None, k: int = 5) -> list[Candidate]:
+        """Originals for a flagged word: inverse thesaurus prior x originals head, best first."""
+        key = word.lower()
+        prior = dict(self.lex.originals(key))
+        if not prior:
+            prior = self._inflected_originals(key)
+        if key in _DIGITS:
+            prior = {_DIGITS[key]: 1.0}
+        beta = self.calibration["beta"] if self.calibration else 1.0
+        scores: dict[str, float] = {}
+        if hidden is not None:
+            with torch.inference_mode():
+                logp = torch.log_softmax(self.bundle.model.orig_head(hidden), -1)
+            top = torch.topk(logp, k).indices.tolist()
+            vocab = self.bundle.orig_index
+            for cand in list(prior) + [self.bundle.originals[i] for i in top]:
+                if cand == key or cand == "<unk>":
+                    continue
+                model_lp = float(logp[vocab[cand]]) if cand in vocab else -12.0
+                scores[cand] = model_lp + beta * math.log(prior.get(cand, 0.0) + 1e-4)
+        else:
+            scores = {c: math.log(p) for c, p in prior.items() if c != key}
+        if not scores:
+            return []
+        best = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
+        z = max(s for _, s in best)
+        total = sum(math.exp(s - z) for _, s in best)
+        return [Candidate(match_case(c, word), round(math.exp(s - z) / total, 4)) for c, s in best]
+
+    def _inflected_originals(self, key: str) -> dict[str, float]:
+        """'gatherings' -> lemma 'gathering' -> 'meeting' -> 'meetings'."""
+        from lemminflect import getInflection
+
+        out: dict[str, float] = {}
+        for lemma, _, tag in _lemma_and_tags(key):
+            for orig, p in self.lex.originals(lemma):
+                forms = getInflection(orig, tag) if " " not in orig else None
+                if forms:
+                    out[forms[0]] = max(out.get(forms[0], 0.0), p)
+        return out
+
+    # -- the API -----------------------------------------------------------
+    def detect(self, text: str, signal: str = "combined", with_candidates: bool = True) -> list[Span]:
+        """Flagged spans of `text`, ordered and not overlapping."""
+        found: list[Span] = []
+        for words in self.score_sentences(text, units(text), with_logits=with_candidates):
+            for ws in words:
+                p = ws.probs[signal]
+                if p >= self.threshold:
+                    cands = self.candidates(ws.token.text, ws.logits) if with_candidates else []
+                    found.append(Span(ws.token.start, ws.token.end, ws.token.text, round(p, 4), cands))
+        return found
+
+
+_DETECTORS: dict[tuple[str, float], Detector] = {}
+
+
+def detect(text: str, model_dir: Path | str = DEFAULT_DIR, threshold: float = 0.5) -> list[Span]:
+    """Flag spun words in `text` with the shipped detector (loaded once)."""
+    key = (str(model_dir), threshold)
+    if key not in _DETECTORS:
+        _DETECTORS[key] = Detector(model_dir, threshold=threshold)
+    return _DETECTORS[key].detect(text)
+
+
+# -- lexicon signal and calibration ---------------------------------------------
+def load_signal(path: Path) -> dict[str, tuple[int, int]]:
+    if not path.is_file():
+        raise RestoreError(f"{path} missing: run scripts/calibrate_detector.py")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return {w: (s, n) for w, (s, n) in json.load(f).items()}
+
+
+def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> dict[str, tuple[int, int]]:
+    """Spin documents with the policy mix; count each surface word as spun or natural."""
+    from restore.text import tokenize
+
+    spinner = Spinner(lex)
+    spun_c: Counter[str] = Counter()
+    nat_c: Counter[str] = Counter()
+    for i, doc in enumerate(docs):
+        res = spinner.spin(doc, seed=seed * 1_000_003 + i)
+        inside = [(e.spun_start, e.spun_end) for e in res.edits]
+        k = 0
+        for tok in tokenize(res.spun):
+            while k < len(inside) and inside[k][1] <= tok.start:
+                k += 1
+            key = tok.text.lower()
+            if k < len(inside) and inside[k][0] <= tok.start < inside[k][1]:
+                spun_c[key] += 1
+            else:
+                nat_c[key] += 1
+    return {w: (spun_c[w], nat_c[w]) for w in spun_c}
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) -> np.ndarray:
+    """Newton's method for L2-regularised logistic regression; returns [bias, weights...]."""
+    xb = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(xb.shape[1])
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-xb @ w))
+        grad = xb.T @ (p - y) + l2 * w
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + l2 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return w
+
+
+def labelled_words(det: Detector, rows: list[dict]) -> list[tuple[WordScore, int, str | None]]:
+    """(word score, gold label, gold original) for every eligible word of the pair rows."""
+    text = "\n".join(r["spun"] for r in rows)
+    offsets, pos = [], 0
+    for r in rows:
+        offsets.append((pos, pos + len(r["spun"])))
+        pos += len(r["spun"]) + 1
+    scored = det.score_sentences(text, offsets)
+    out = []
+    for (a, _), r, words in zip(offsets, rows, scored):
+        gold = {}
+        for s in r["spans"]:
+            gold[(a + s["start"], a + s["end"])] = s["orig"]
+        for ws in words:
+            hit = next((o for (s, e), o in gold.items() if s <= ws.token.start < e), None)
+            first = next((o for (s, e), o in gold.items() if s == ws.token.start), None)
+            out.append((ws, int(hit is not None), first))
+    return out
+
+
+def calibrate(model_dir: Path, train_docs: list[str], valid_rows: list[dict], seed: int = 0) -> dict:
+    """Write lexsignal.json.gz (from train) and calibration.json (fitted on valid pairs)."""
+    lex = load_lexicon()
+    signal = count_signal(train_docs, lex, seed=seed)
+    with gzip.open(model_dir / "lexsignal.json.gz", "wt", encoding="utf-8") as f:
+        json.dump({w: list(v) for w, v in sorted(signal.items())}, f, separators=(",", ":"))
+    det = Detector(model_dir, lexicon=lex, calibrated=False)
+    words = labelled_words(det, valid_rows)
+    y = np.array([lab for _, lab, _ in words], dtype=float)
+    calib: dict = {}
+    for name, feats in FEATURES.items():
+        x = np.array([[ws.features[f] for f in feats] for ws, _, _ in words])
+        w = fit_logistic(x, y)
+        calib[name] = {"bias": float(w[0]), "weights": [float(v) for v in w[1:]]}
+    det.calibration = {**calib, "beta": 1.0}
+    flagged = [(ws, o) for ws, lab, o in words if o is not None]
+    best = (-1.0, 1.0)
+    for beta in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
+        det.calibration["beta"] = beta
+        ok = sum(bool(c) and c[0].text.lower() == o.lower()
+                 for ws, o in flagged for c in [det.candidates(ws.token.text, ws.logits, k=1)])
+        best = max(best, (ok / max(len(flagged), 1), beta))
+    calib["beta"] = best[1]
+    calib["valid_top1"] = round(best[0], 4)
+    calib["n_words"] = len(words)
+    (model_dir / "calibration.json").write_text(json.dumps(calib, indent=2) + "\n")
+    return calib
+
+
+def valid_pairs(docs: list[str], n: int, seed: int = 1) -> list[dict]:
+    """Sentence pairs from the valid split, spun with the policy mix (for calibration)."""
+    from restore.pairs import spin_document
+
+    spinner = Spinner(load_lexicon())
+    rows = [r for i, d in enumerate(docs) for r in spin_document(d, spinner, seed * 1_000_003 + i, "sentence", 0.15)]
+    return random.Random(seed).sample(rows, min(n, len(rows)))

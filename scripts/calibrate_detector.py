@@ -1,0 +1,33 @@
+"""Count the lexicon signal on the train split and fit the detector's calibration on valid.
+
+    python scripts/calibrate_detector.py --model models/detector
+
+Writes lexsignal.json.gz and calibration.json into the model directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from restore.detect import DEFAULT_DIR, calibrate, valid_pairs
+from restore.train import read_docs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--corpus", default="../shared/corpus/train.jsonl.gz")
+    ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
+    ap.add_argument("--n-valid", type=int, default=3000, help="validation sentences to fit on")
+    args = ap.parse_args()
+    t0 = time.time()
+    calib = calibrate(args.model, read_docs(args.corpus), valid_pairs(read_docs(args.valid), args.n_valid))
+    print(json.dumps(calib, indent=2))
+    print(f"calibrated in {time.time() - t0:.0f}s -> {args.model}")
+
+
+if __name__ == "__main__":
+    main()

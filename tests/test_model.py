@@ -1,0 +1,85 @@
+"""A training smoke run on tiny data (CPU), then the detector and pipeline contracts on that model."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from restore.detect import Detector, calibrate, valid_pairs
+from restore.pipeline import Pipeline
+from restore.train import CONFIG, train_detector
+from tests.conftest import TEXT
+
+TINY = dict(vocab_size=300, n_orig=500, d_model=32, n_layers=1, n_heads=2, d_ff=64, batch_size=8,
+            max_steps=4, eval_every=2, n_valid=20, warmup=2, ckpt_minutes=0.0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tiny")
+    corpus = root / "train.jsonl.gz"
+    with gzip.open(corpus, "wt", encoding="utf-8") as f:
+        for i in range(30):
+            f.write(json.dumps({"id": str(i), "title": "t", "text": TEXT}) + "\n")
+    cfg = dict(CONFIG, **TINY, corpus=str(corpus), valid=str(corpus), out=str(root / "model"), run=str(root / "run"))
+    train_detector(cfg)
+    state = json.loads((root / "run" / "state.json").read_text())
+    assert state["step"] == 4
+    train_detector(dict(cfg, max_steps=6), resume=True)  # resume continues from the checkpoint
+    assert json.loads((root / "run" / "state.json").read_text())["step"] == 6
+    assert (root / "run" / "log.jsonl").read_text().count("\n") >= 3
+    docs = [TEXT] * 5
+    calib = calibrate(root / "model", docs, valid_pairs(docs, 40))
+    assert set(calib) >= {"lexicon", "context", "combined", "beta"}
+    return root / "model"
+
+
+def test_model_files_are_safetensors_and_small(tiny_model):
+    names = {p.name for p in tiny_model.iterdir()}
+    assert {"config.json", "tokenizer.model", "originals.txt", "calibration.json", "lexsignal.json.gz"} <= names
+    assert any(n.endswith(".safetensors") for n in names)
+    assert not any(n.endswith((".pt", ".bin", ".pkl")) for n in names)
+
+
+def test_detect_json_contract_with_odd_text(tiny_model):
+    text = "Officials said in the city\r\nthe “state” 😀 would take part — at 10,000 sites.\r\nMoscow, KCNA."
+    p = subprocess.run([sys.executable, "-m", "restore.cli", "detect", "--model", str(tiny_model),
+                        "--threshold", "0", "--format", "json"], input=text.encode(), capture_output=True)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["text"] == text and out["spans"]
+    last = 0
+    for s in out["spans"]:
+        assert text[s["start"]:s["end"]] == s["text"] and s["start"] >= last
+        assert 0 <= s["score"] <= 1 and isinstance(s["candidates"], list)
+        last = s["end"]
+    flagged = {s["text"] for s in out["spans"]}
+    assert {"in", "city", "state", "at"} <= flagged  # threshold 0: every eligible word
+    assert not flagged & {"Moscow", "KCNA", "10,000"}  # names and numbers are never eligible
+
+
+def test_empty_input_and_missing_model(tiny_model, tmp_path):
+    p = subprocess.run([sys.executable, "-m", "restore.cli", "detect", "--model", str(tiny_model)],
+                       input=b"", capture_output=True)
+    assert p.returncode == 2 and b"empty" in p.stderr
+    p = subprocess.run([sys.executable, "-m", "restore.cli", "clean", "--model", str(tmp_path / "none")],
+                       input=b"some text", capture_output=True)
+    assert p.returncode == 2 and b"no model" in p.stderr and b"Traceback" not in p.stderr
+
+
+def test_pipeline_only_touches_flagged_spans(tiny_model):
+    pipe = Pipeline(tiny_model, threshold=0.0)
+    doc = pipe(TEXT)
+    out = doc.restored()
+    assert out.count("\n") == TEXT.count("\n") and "\r\n" in out
+    pos = 0
+    for e in doc.edits:
+        assert TEXT[e.start:e.end] == e.old and e.start >= pos
+        pos = e.end
+    assert "10,000" in out and "Officials" in out
+    assert Pipeline(tiny_model, threshold=1.01)(TEXT).restored() == TEXT  # nothing flagged: byte for byte
