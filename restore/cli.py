@@ -14,12 +14,11 @@ from restore.errors import RestoreError
 from restore.io import read_text, write_text
 
 DEFAULT_TEST = Path("data/pairs/test")
+from restore.paths import DETECTOR_DIR as DEFAULT_MODEL
 
 
 def _model_dir(args: argparse.Namespace) -> Path:
-    from restore.detect import DEFAULT_DIR
-
-    path = args.model or DEFAULT_DIR
+    path = args.model or DEFAULT_MODEL
     if not (path / "config.json").is_file():
         raise RestoreError(f"no model at {path}: pass --model DIR or train one with `restore train detector`")
     return path
@@ -88,6 +87,12 @@ def cmd_spin(args: argparse.Namespace) -> None:
     text = read_text(args.file)
     result = Spinner(load_lexicon(args.lexicon), policy).spin(text, seed=args.seed)
     write_text(result.spun, args.output)
+    if args.stats:
+        words = len(text.split())
+        swapped = sum(len(e.clean.split()) for e in result.edits)
+        print(f"{swapped}/{words} words swapped ({100 * swapped / max(words, 1):.1f}%), "
+              f"{len(result.spun.split())} words out, lines {text.count(chr(10))} -> {result.spun.count(chr(10))}",
+              file=sys.stderr)
 
 
 def cmd_pairs(args: argparse.Namespace) -> None:
@@ -119,6 +124,15 @@ def cmd_eval(args: argparse.Namespace) -> None:
         rows = rows[: args.limit]
     lex = load_lexicon(args.lexicon)
     restorers = {"identity": identity, "naive reversal": naive_reversal(lex)}
+    if args.strong:
+        from restore.ngram import KneserNeyTrigram, NoisyChannel, corpus_sentences
+
+        print(f"building the KN trigram LM from {args.corpus} ...", file=sys.stderr)
+        restorers["noisy channel (KN trigram)"] = NoisyChannel(KneserNeyTrigram(corpus_sentences(args.corpus)), lex)
+    if args.model or (args.model is None and (DEFAULT_MODEL / "config.json").is_file()):
+        from restore.pipeline import Pipeline
+
+        restorers["restore (detector + candidates)"] = Pipeline(_model_dir(args), threshold=args.threshold).restore_texts
     reports = [evaluate(name, fn, rows) for name, fn in restorers.items()]
     print(format_table(reports, title=f"{len(rows)} pairs from {args.pairs}"))
 
@@ -171,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rate", type=float, help="share of eligible words swapped (overrides the policy's)")
     p.add_argument("--policy", default="seedlike", help="seedlike | token | smart | mix")
+    p.add_argument("--stats", action="store_true", help="print how many words were swapped (stderr)")
     add_lexicon(p)
     p.set_defaults(func=cmd_spin)
 
@@ -206,7 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ref", help="reference file, line-aligned with --hyp")
     p.add_argument("--pairs", type=Path, default=DEFAULT_TEST, help="pair set (default: the standard test set)")
     p.add_argument("--limit", type=int, help="only the first N pairs")
+    p.add_argument("--strong", action="store_true", help="also run the KN-trigram noisy-channel baseline (slow)")
+    p.add_argument("--corpus", type=Path, default=Path("../shared/corpus/train.jsonl.gz"),
+                   help="train split for the --strong baseline's language model")
     add_lexicon(p)
+    add_model(p)
     p.set_defaults(func=cmd_eval)
     return ap
 

@@ -26,11 +26,12 @@ import torch
 
 from restore.errors import RestoreError
 from restore.lexicon import Lexicon, load_lexicon
+from restore.paths import DETECTOR_DIR
 from restore.spin import NUMBER_WORDS, Spinner, _lemma_and_tags
 from restore.tagger import TaggerBundle
 from restore.text import Token, match_case, sentence_spans
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "models" / "detector"
+DEFAULT_DIR = DETECTOR_DIR
 _DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
 FEATURES = {
     "lexicon": ["lex", "unseen"],
@@ -66,7 +67,7 @@ class WordScore:
     token: Token
     features: dict[str, float]
     probs: dict[str, float]  # lexicon / context / combined
-    logits: torch.Tensor | None  # originals-head log-probabilities, when asked for
+    hidden: torch.Tensor | None  # encoder state of the word's first piece, when asked for
 
 
 def _logit(p: float) -> float:
@@ -128,8 +129,8 @@ class Detector:
         return (initial and w[:1].isupper() and (w[1:].islower() or len(w) == 1)
                 and (w.lower() in self.lex.inverse or w.lower() in self.signal))
 
-    def score_sentences(self, text: str, spans: list[tuple[int, int]], with_logits: bool = True,
-                        batch_size: int = 64) -> list[list[WordScore]]:
+    def score_sentences(self, text: str, spans: list[tuple[int, int]], with_hidden: bool = True,
+                        signals: tuple[str, ...] = tuple(FEATURES), batch_size: int = 64) -> list[list[WordScore]]:
         """Word scores for each [start, end) sentence of `text` (batched, sorted by length)."""
         order = sorted(range(len(spans)), key=lambda i: spans[i][1] - spans[i][0])
         results: list[list[WordScore]] = [[] for _ in spans]
@@ -152,9 +153,9 @@ class Detector:
                     initial = float(not tok.text.islower() and tok.is_word)
                     f = {"lex": _logit(p_lex), "unseen": float(unseen), "ctx": _logit(p_ctx), "initial": initial}
                     f["lex_x_ctx"] = f["lex"] * f["ctx"] / 10
-                    probs = {name: self._combine(name, f) for name in FEATURES}
-                    logits = hidden[row, enc.first_piece[w]] if with_logits else None
-                    words.append(WordScore(Token(tok.text, a + tok.start, a + tok.end), f, probs, logits))
+                    probs = {name: self._combine(name, f) for name in signals}
+                    state = hidden[row, enc.first_piece[w]] if with_hidden else None
+                    words.append(WordScore(Token(tok.text, a + tok.start, a + tok.end), f, probs, state))
                 results[i] = words
         return results
 
@@ -165,7 +166,14 @@ class Detector:
         return _sigmoid(c["bias"] + sum(w * f[k] for k, w in zip(FEATURES[name], c["weights"])))
 
     # -- candidates --------------------------------------------------------
-    def candidates(self, word: str, hidden: torch.Tensor | None, k: int = 5) -> list[Candidate]:
+    def orig_logprobs(self, states: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Originals-head log-probabilities for many words in one matrix product."""
+        if not states:
+            return []
+        with torch.inference_mode():
+            return list(torch.log_softmax(self.bundle.model.orig_head(torch.stack(states)), -1))
+
+    def candidates(self, word: str, logp: torch.Tensor | None, k: int = 5) -> list[Candidate]:
         """Originals for a flagged word: inverse thesaurus prior x originals head, best first."""
         key = word.lower()
         prior = dict(self.lex.originals(key))
@@ -175,9 +183,7 @@ class Detector:
             prior = {_DIGITS[key]: 1.0}
         beta = self.calibration["beta"] if self.calibration else 1.0
         scores: dict[str, float] = {}
-        if hidden is not None:
-            with torch.inference_mode():
-                logp = torch.log_softmax(self.bundle.model.orig_head(hidden), -1)
+        if logp is not None:
             top = torch.topk(logp, k).indices.tolist()
             vocab = self.bundle.orig_index
             for cand in list(prior) + [self.bundle.originals[i] for i in top]:
@@ -209,14 +215,13 @@ class Detector:
     # -- the API -----------------------------------------------------------
     def detect(self, text: str, signal: str = "combined", with_candidates: bool = True) -> list[Span]:
         """Flagged spans of `text`, ordered and not overlapping."""
-        found: list[Span] = []
-        for words in self.score_sentences(text, units(text), with_logits=with_candidates):
-            for ws in words:
-                p = ws.probs[signal]
-                if p >= self.threshold:
-                    cands = self.candidates(ws.token.text, ws.logits) if with_candidates else []
-                    found.append(Span(ws.token.start, ws.token.end, ws.token.text, round(p, 4), cands))
-        return found
+        scored = self.score_sentences(text, units(text), with_hidden=with_candidates, signals=(signal,))
+        flagged = [ws for words in scored for ws in words if ws.probs[signal] >= self.threshold]
+        flagged.sort(key=lambda ws: ws.token.start)
+        logps = self.orig_logprobs([ws.hidden for ws in flagged]) if with_candidates else [None] * len(flagged)
+        return [Span(ws.token.start, ws.token.end, ws.token.text, round(ws.probs[signal], 4),
+                     self.candidates(ws.token.text, lp) if with_candidates else [])
+                for ws, lp in zip(flagged, logps)]
 
 
 _DETECTORS: dict[tuple[str, float], Detector] = {}
@@ -311,11 +316,12 @@ def calibrate(model_dir: Path, train_docs: list[str], valid_rows: list[dict], se
         calib[name] = {"bias": float(w[0]), "weights": [float(v) for v in w[1:]]}
     det.calibration = {**calib, "beta": 1.0}
     flagged = [(ws, o) for ws, lab, o in words if o is not None]
+    logps = det.orig_logprobs([ws.hidden for ws, _ in flagged])
     best = (-1.0, 1.0)
     for beta in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
         det.calibration["beta"] = beta
         ok = sum(bool(c) and c[0].text.lower() == o.lower()
-                 for ws, o in flagged for c in [det.candidates(ws.token.text, ws.logits, k=1)])
+                 for (ws, o), lp in zip(flagged, logps) for c in [det.candidates(ws.token.text, lp, k=1)])
         best = max(best, (ok / max(len(flagged), 1), beta))
     calib["beta"] = best[1]
     calib["valid_top1"] = round(best[0], 4)

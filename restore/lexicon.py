@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Iterable, TextIO
 
 from restore.errors import RestoreError
+from restore.paths import LEXICON_PATH
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "models" / "lexicon.json.gz"
+DEFAULT_PATH = LEXICON_PATH
 
 # Relation codes: synonym, similar term, generic term (hypernym), related term.
 RELATIONS = {"synonym": "s", "similar term": "m", "generic term": "g", "related term": "r"}

@@ -42,7 +42,7 @@ class Policy:
     """How one spinner behaves; `Policy.sample` draws one per document."""
 
     rate: float = 0.55  # share of eligible word types (or tokens) swapped
-    choice: str = "first"  # first | first_sense | any_sense
+    choice: str = "seed"  # first | first_sense | any_sense | seed (73% first, else any sense)
     relations: str = "smgr"  # allowed relation codes (synonym, similar, generic, related)
     per_type: bool = True  # one decision and one substitute per word type per document
     multiword: bool = False  # swap multiword headwords as a unit ("last month")
@@ -58,7 +58,7 @@ class Policy:
         """A random policy from the mix used to make training data."""
         return cls(
             rate=rng.uniform(0.2, 0.8),
-            choice=rng.choices(["first", "first_sense", "any_sense"], [0.6, 0.25, 0.15])[0],
+            choice=rng.choices(["seed", "first", "first_sense", "any_sense"], [0.4, 0.25, 0.2, 0.15])[0],
             relations=rng.choice(["smgr", "smgr", "smg", "sm", "s"]),
             per_type=rng.random() < 0.75,
             multiword=rng.random() < 0.3,
@@ -213,7 +213,7 @@ class Spinner:
         if extras and rng.random() < policy.wordnet:
             ok = [t for t in extras if policy.multiword_terms or " " not in t]
             if ok:
-                return ok[0] if policy.choice == "first" else rng.choice(ok)
+                return ok[0] if policy.choice in ("first", "seed") else rng.choice(ok)
         senses = [
             [t for t, rel in terms if rel in policy.relations
              and (policy.multiword_terms or " " not in t)
@@ -224,9 +224,12 @@ class Spinner:
         senses = [s for s in senses if s]
         if not senses:
             return None
-        if policy.choice == "first":
+        choice = policy.choice
+        if choice == "seed":
+            choice = "first" if rng.random() < 0.73 else "any_sense"
+        if choice == "first":
             return senses[0][0]
-        if policy.choice == "first_sense":
+        if choice == "first_sense":
             return rng.choice(senses[0])
         sense = rng.choices(senses, [1 / (k + 1) for k in range(len(senses))])[0]
         return rng.choice(sense)

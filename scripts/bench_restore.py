@@ -1,0 +1,73 @@
+"""End-to-end restoration benchmark: one table on the standard test set, speed, clean articles.
+
+    python scripts/bench_restore.py                 # all restorers, incl. the KN-trigram baseline
+    python scripts/bench_restore.py --no-strong     # skip the slow classical baseline
+
+Restorers: identity, naive reversal, noisy channel (KN trigram LM from the train
+split + inverse thesaurus, beam 8), and restore's pipeline (detector + candidates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import time
+from pathlib import Path
+
+from restore.detect import DEFAULT_DIR
+from restore.evaluate import evaluate, format_table, identity, naive_reversal
+from restore.lexicon import load_lexicon
+from restore.pairs import build_pairs, load_pairs
+from restore.pipeline import Pipeline
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--pairs", type=Path, default=Path("data/pairs/test"))
+    ap.add_argument("--corpus", type=Path, default=Path("../shared/corpus/train.jsonl.gz"))
+    ap.add_argument("--test-corpus", type=Path, default=Path("../shared/corpus/test.jsonl.gz"))
+    ap.add_argument("--no-strong", action="store_true")
+    ap.add_argument("--clean-docs", type=int, default=200, help="unspun test articles to check byte for byte")
+    args = ap.parse_args()
+
+    if not args.pairs.is_dir():
+        build_pairs(args.test_corpus, args.pairs, seed=0, n=2000)
+    rows = list(load_pairs(args.pairs))
+    lex = load_lexicon()
+    t0 = time.perf_counter()
+    pipe = Pipeline(args.model)
+    load_s = time.perf_counter() - t0
+    restorers = {"identity": identity, "naive reversal": naive_reversal(lex)}
+    if not args.no_strong:
+        from restore.ngram import KneserNeyTrigram, NoisyChannel, corpus_sentences
+
+        restorers["noisy channel (KN trigram)"] = NoisyChannel(KneserNeyTrigram(corpus_sentences(args.corpus)), lex)
+    restorers["restore: detector + candidates"] = pipe.restore_texts
+    reports = [evaluate(name, fn, rows) for name, fn in restorers.items()]
+    print("## Restoration, standard test set (2000 sentences)\n")
+    print(format_table(reports))
+
+    with gzip.open(args.test_corpus, "rt", encoding="utf-8") as f:
+        docs = [json.loads(line)["text"] for line, _ in zip(f, range(args.clean_docs))]
+    t = time.perf_counter()
+    unchanged = sum(pipe(d).restored() == d for d in docs)
+    words = sum(len(d.split()) for d in docs)
+    edits = sum(len(pipe(d).edits) for d in docs[:50])
+    print(f"\n## Unspun test articles\n\n{unchanged}/{len(docs)} returned byte for byte "
+          f"({words:,} words, {words / (time.perf_counter() - t):,.0f} words/s); "
+          f"{edits} edits in the first 50")
+
+    spun_words = " ".join(r["spun"] for r in rows).split()[:10_000]
+    text = "\n".join(" ".join(spun_words[i : i + 200]) for i in range(0, len(spun_words), 200))
+    pipe(text[:3000])  # warm up
+    t = time.perf_counter()
+    pipe(text)
+    dt = time.perf_counter() - t
+    print(f"\n## Speed\n\n10,000-word input: {dt:.2f} s end to end = {10_000 / dt:,.0f} words/s; "
+          f"model + lexicon load {load_s:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
