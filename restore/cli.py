@@ -58,7 +58,7 @@ def cmd_clean(args: argparse.Namespace) -> None:
     if args.out_dir and args.output:
         raise RestoreError("use -o for one input or --out-dir for several, not both")
     texts = [(f, read_text(f)) for f in files]  # read (and check) everything before writing anything
-    pipeline = Pipeline(_model_dir(args), threshold=args.threshold)
+    pipeline = Pipeline(_model_dir(args), threshold=args.threshold, rewriter=args.rewriter)
     for name, text in texts:
         doc = pipeline(text)
         if args.format == "json":
@@ -133,19 +133,22 @@ def cmd_eval(args: argparse.Namespace) -> None:
         from restore.pipeline import Pipeline
 
         restorers["restore (detector + candidates)"] = Pipeline(_model_dir(args), threshold=args.threshold).restore_texts
+        if args.rewriter:
+            restorers["restore (detector + T5 rewriter)"] = Pipeline(_model_dir(args), threshold=args.threshold,
+                                                                     rewriter=args.rewriter).restore_texts
     reports = [evaluate(name, fn, rows) for name, fn in restorers.items()]
     print(format_table(reports, title=f"{len(rows)} pairs from {args.pairs}"))
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from restore.train import CONFIG, train_detector
+    from restore.train import CONFIG, REWRITER_CONFIG, train_detector, train_rewriter
 
-    cfg = dict(CONFIG)
+    cfg = dict(CONFIG if args.what == "detector" else REWRITER_CONFIG)
     for key in ("corpus", "valid", "out", "run", "init", "max_steps", "max_minutes", "batch_size", "lr", "device"):
         value = getattr(args, key)
         if value is not None:
             cfg[key] = str(value) if isinstance(value, Path) else value
-    train_detector(cfg, resume=args.resume)
+    (train_detector if args.what == "detector" else train_rewriter)(cfg, resume=args.resume)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,9 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
 
         p.add_argument("--lexicon", type=Path, default=DEFAULT_PATH, help="built lexicon (json.gz)")
 
-    def add_model(p: argparse.ArgumentParser) -> None:
+    def add_model(p: argparse.ArgumentParser, rewriter: bool = True) -> None:
         p.add_argument("--model", type=Path, help="detector model directory (default: the shipped one)")
         p.add_argument("--threshold", type=float, default=0.5, help="flag words scoring at least this")
+        if rewriter:
+            p.add_argument("--rewriter", type=Path, help="T5 span rewriter directory (default: best candidate)")
 
     p = sub.add_parser("clean", help="restore spun text (the main job)")
     p.add_argument("files", nargs="*", help="text files, or - for stdin (default)")
@@ -176,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", default="-", help="text file, or - for stdin")
     p.add_argument("-o", "--output", help="write here instead of stdout")
     p.add_argument("--format", choices=["text", "json"], default="text")
-    add_model(p)
+    add_model(p, rewriter=False)
     p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("spin", help="spin clean text (synthetic spinner)")
@@ -202,12 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pairs)
 
     p = sub.add_parser("train", help="train a model on pairs spun on the fly")
-    p.add_argument("what", choices=["detector"], help="which model")
+    p.add_argument("what", choices=["detector", "rewriter"], help="which model")
     p.add_argument("--corpus", type=Path, help="train split (jsonl.gz)")
     p.add_argument("--valid", type=Path, help="validation split (jsonl.gz)")
     p.add_argument("--out", type=Path, help="export the best model here")
     p.add_argument("--run", type=Path, help="run directory: checkpoints, log.jsonl")
-    p.add_argument("--init", type=Path, help="start from this model directory")
+    p.add_argument("--init", type=Path, help="start from this model directory (rewriter: any local HF seq2seq)")
     p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     p.add_argument("--max-steps", type=int)
     p.add_argument("--max-minutes", type=float)

@@ -11,7 +11,8 @@ import difflib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from restore.detect import DEFAULT_DIR, Detector, Span
+from restore.detect import DEFAULT_DIR, Detector, Span, units
+from restore.text import match_case
 
 
 @dataclass
@@ -57,13 +58,51 @@ class CandidateRewriter:
         return doc
 
 
+class Seq2SeqRewriter:
+    """The T5 span rewriter: per sentence, generate replacements for its flagged spans."""
+
+    def __init__(self, model_dir: Path | str, batch_size: int = 32):
+        from restore.model import load_rewriter
+
+        self.tok, self.model = load_rewriter(Path(model_dir))
+        self.batch_size = batch_size
+
+    def __call__(self, doc: Document) -> Document:
+        from restore.train import generate_replacements
+
+        by_unit: list[tuple[int, int, list[Span]]] = []
+        spans = iter(doc.spans)
+        pending = next(spans, None)
+        for a, b in units(doc.text):
+            inside = []
+            while pending is not None and pending.start < b:
+                if pending.start >= a:
+                    inside.append(pending)
+                pending = next(spans, None)
+            if inside:
+                by_unit.append((a, b, inside[:16]))
+        doc.edits = []
+        for i in range(0, len(by_unit), self.batch_size):
+            chunk = by_unit[i : i + self.batch_size]
+            texts = [doc.text[a:b] for a, b, _ in chunk]
+            marks = [[(s.start - a, s.end - a) for s in ss] for a, _, ss in chunk]
+            for (_, _, ss), reps in zip(chunk, generate_replacements(self.tok, self.model, texts, marks)):
+                for s, rep in zip(ss, reps):
+                    if rep and "\n" not in rep and rep.lower() != s.text.lower():
+                        doc.edits.append(Edit(s.start, s.end, s.text, match_case(rep, s.text), s.score))
+        doc.edits.sort(key=lambda e: e.start)
+        return doc
+
+
 class Pipeline:
-    def __init__(self, model_dir: Path | str = DEFAULT_DIR, threshold: float = 0.5):
+    def __init__(self, model_dir: Path | str = DEFAULT_DIR, threshold: float = 0.5,
+                 rewriter: Path | str | None = None):
         self.detector = Detector(model_dir, threshold=threshold)
-        self.rewriter = CandidateRewriter()
+        self.rewriter = Seq2SeqRewriter(rewriter) if rewriter else CandidateRewriter()
 
     def __call__(self, text: str) -> Document:
-        doc = Document(text, spans=self.detector.detect(text))
+        doc = Document(text, spans=self.detector.detect(text, with_candidates=isinstance(self.rewriter,
+                                                                                          CandidateRewriter)))
         return self.rewriter(doc)
 
     def restore_texts(self, texts: list[str]) -> list[str]:

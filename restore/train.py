@@ -20,7 +20,7 @@ from typing import Iterator
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
 
 from restore.errors import RestoreError
@@ -141,8 +141,8 @@ def originals_vocab(lex: Lexicon, size: int) -> list[str]:
 
 
 # -- checkpoints (no pickle: safetensors + JSON) --------------------------------
-def save_checkpoint(run: Path, model: Tagger, opt: torch.optim.Optimizer, state: dict) -> None:
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(run / "ckpt.tmp"))
+def save_checkpoint(run: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, state: dict) -> None:
+    save_model(model, str(run / "ckpt.tmp"))  # handles tied weights
     opt_state = opt.state_dict()
     tensors = {f"{i}.{k}": v for i, s in opt_state["state"].items() for k, v in s.items()}
     save_file(tensors, str(run / "opt.tmp"))
@@ -153,8 +153,8 @@ def save_checkpoint(run: Path, model: Tagger, opt: torch.optim.Optimizer, state:
     tmp.replace(run / "state.json")
 
 
-def load_checkpoint(run: Path, model: Tagger, opt: torch.optim.Optimizer) -> dict:
-    model.load_state_dict(load_file(str(run / "ckpt.safetensors")))
+def load_checkpoint(run: Path, model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict:
+    load_model(model, str(run / "ckpt.safetensors"))
     flat = load_file(str(run / "opt.safetensors"))
     opt_state = opt.state_dict()
     for key, v in flat.items():
@@ -278,3 +278,184 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
 
 
 
+
+
+# == the rewriter ==================================================================
+REWRITER_CONFIG = dict(
+    corpus=CONFIG["corpus"],
+    valid=CONFIG["valid"],
+    out="models/rewriter",
+    run="runs/rewriter",
+    init=None,  # any local Hugging Face seq2seq checkpoint (t5-small style) to fine-tune
+    tokenizer="models/detector/tokenizer.model",  # shared with the detector
+    d_model=256,
+    n_layers=4,
+    decoder_layers=2,
+    n_heads=8,
+    d_ff=1024,
+    batch_size=64,
+    lr=1e-3,
+    warmup=300,
+    max_steps=4000,
+    max_minutes=600.0,
+    eval_every=500,
+    ckpt_minutes=5.0,
+    keep_share=0.08,  # unspun words marked anyway: the model learns to answer "keep"
+    miss_share=0.05,  # spun words left unmarked: the detector misses some
+    clean_share=0.15,
+    n_valid=300,
+    seed=0,
+    device=CONFIG["device"],
+)
+
+
+def infill_marks(row: dict, rng: random.Random, keep_share: float, miss_share: float) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) spans to mark in a spun sentence, as the detector would."""
+    from restore.model import N_SENTINELS
+    from restore.text import tokenize
+
+    marks = [(s["start"], s["end"], s["orig"]) for s in row["spans"] if rng.random() >= miss_share]
+    taken = [(s["start"], s["end"]) for s in row["spans"]]
+    for tok in tokenize(row["spun"]):
+        if tok.is_word and tok.text.islower() and rng.random() < keep_share \
+                and not any(a <= tok.start < b for a, b in taken):
+            marks.append((tok.start, tok.end, tok.text))
+    return sorted(marks)[:N_SENTINELS]
+
+
+def rewriter_batch(tok, rows: list[dict], marks: list[list[tuple[int, int, str]]]):
+    src = [tok.source(r["spun"], [(a, b) for a, b, _ in m]) for r, m in zip(rows, marks)]
+    tgt = [tok.target([x for _, _, x in m]) for m in marks]
+    width, twidth = max(map(len, src)), max(map(len, tgt))
+    ids = torch.full((len(src), width), tok.pad_id, dtype=torch.long)
+    labels = torch.full((len(tgt), twidth), -100, dtype=torch.long)
+    for i, (s, t) in enumerate(zip(src, tgt)):
+        ids[i, : len(s)] = torch.tensor(s)
+        labels[i, : len(t)] = torch.tensor(t)
+    return ids, ids.ne(tok.pad_id).long(), labels
+
+
+@torch.no_grad()
+def generate_replacements(tok, model, texts: list[str], spans: list[list[tuple[int, int]]],
+                          device: str = "cpu", num_beams: int = 1) -> list[list[str | None]]:
+    """Greedy (or beam) decoding of the marked spans' replacements, batched."""
+    src = [tok.source(t, s) for t, s in zip(texts, spans)]
+    width = max(map(len, src))
+    ids = torch.full((len(src), width), tok.pad_id, dtype=torch.long)
+    for i, s in enumerate(src):
+        ids[i, : len(s)] = torch.tensor(s)
+    max_new = 2 + 5 * max(len(s) for s in spans)
+    out = model.generate(input_ids=ids.to(device), attention_mask=ids.ne(tok.pad_id).long().to(device),
+                         max_new_tokens=max_new, num_beams=num_beams, do_sample=False)
+    return [tok.parse(o.tolist(), len(s)) for o, s in zip(out, spans)]
+
+
+def validate_rewriter(tok, model, rows: list[dict], device: str) -> dict:
+    """Oracle-marked valid sentences: BLEU of the restored sentences and span accuracy."""
+    from restore.evaluate import sacre_scores
+
+    model.eval()
+    hyps, ok, total = [], 0, 0
+    for i in range(0, len(rows), 64):
+        chunk = rows[i : i + 64]
+        spans = [[(s["start"], s["end"]) for s in r["spans"]] for r in chunk]
+        for r, sp, reps in zip(chunk, spans, generate_replacements(tok, model, [r["spun"] for r in chunk],
+                                                                    spans, device)):
+            out, pos = [], 0
+            for (a, b), rep, s in zip(sp, reps, r["spans"]):
+                out += [r["spun"][pos:a], rep if rep is not None else r["spun"][a:b]]
+                pos = b
+                ok += rep == s["orig"]
+                total += 1
+            out.append(r["spun"][pos:])
+            hyps.append("".join(out))
+    model.train()
+    bleu = sacre_scores(hyps, [r["clean"] for r in rows])["BLEU"][0]
+    return {"bleu": bleu, "span_acc": ok / max(total, 1)}
+
+
+def train_rewriter(cfg: dict, resume: bool = False) -> None:
+    import sentencepiece as spm
+
+    from restore.model import SpanTokenizer, load_rewriter, new_t5, save_rewriter
+
+    torch.manual_seed(cfg["seed"])
+    device = cfg["device"]
+    run, out = Path(cfg["run"]), Path(cfg["out"])
+    run.mkdir(parents=True, exist_ok=True)
+    if cfg["init"]:
+        tok, model = load_rewriter(Path(cfg["init"]))
+    else:
+        if not Path(cfg["tokenizer"]).is_file():
+            raise RestoreError(f"tokenizer not found: {cfg['tokenizer']} (train the detector first)")
+        tok = SpanTokenizer(sp=spm.SentencePieceProcessor(model_file=cfg["tokenizer"]))
+        model = new_t5(tok, cfg["d_model"], cfg["n_layers"], cfg["decoder_layers"], cfg["n_heads"], cfg["d_ff"])
+    model = model.to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01)
+    state = {"step": 0, "doc": 0, "best": -1.0, "minutes": 0.0}
+    if resume and (run / "state.json").is_file():
+        state = load_checkpoint(run, model, opt)
+        print(f"resumed at step {state['step']}")
+    lex = load_lexicon()
+    spinner = Spinner(lex)
+    docs = read_docs(cfg["corpus"])
+    vdocs = read_docs(cfg["valid"])
+    valid_rows = [r for i, d in enumerate(vdocs[:200]) for r in spin_document(d, spinner, 20_000 + i, "sentence", 0.0)]
+    valid_rows = [r for r in random.Random(1).sample(valid_rows, min(cfg["n_valid"], len(valid_rows)))]
+    stream = sentence_stream(docs, spinner, cfg["seed"] + 1, state["doc"], cfg["clean_share"])
+    log = (run / "log.jsonl").open("a")
+    t_start, t_ckpt, minutes0, words = time.time(), time.time(), state["minutes"], 0
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
+    bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc="train rewriter", dynamic_ncols=True)
+    pending: list[list[dict]] = []
+    while state["step"] < cfg["max_steps"]:
+        if not pending:
+            pool = []
+            for n, row in stream:
+                pool.append(row)
+                if len(pool) == 8 * cfg["batch_size"]:
+                    state["doc"] = n + 1
+                    break
+            pool.sort(key=lambda r: len(r["spun"]))
+            pending = [pool[i : i + cfg["batch_size"]] for i in range(0, len(pool), cfg["batch_size"])]
+            random.Random(state["step"]).shuffle(pending)
+        rows = pending.pop()
+        rng = random.Random(state["step"])
+        marks = [infill_marks(r, rng, cfg["keep_share"], cfg["miss_share"]) for r in rows]
+        step = state["step"]
+        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"])
+        lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / cfg["max_steps"])))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ids, mask, labels = (x.to(device) for x in rewriter_batch(tok, rows, marks))
+        with amp:
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        state["step"] += 1
+        words += sum(len(r["spun"].split()) for r in rows)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+        minutes = minutes0 + (time.time() - t_start) / 60
+        state["minutes"] = minutes
+        last = state["step"] >= cfg["max_steps"] or minutes >= cfg["max_minutes"]
+        if state["step"] % cfg["eval_every"] == 0 or last:
+            metrics = validate_rewriter(tok, model, valid_rows, device)
+            entry = {"step": state["step"], "minutes": round(minutes, 2), "loss": round(loss.item(), 4),
+                     "words_per_s": round(words / max(time.time() - t_start, 1e-9)),
+                     **{k: round(v, 4) for k, v in metrics.items()}}
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            tqdm.write(json.dumps(entry))
+            if metrics["bleu"] > state["best"]:
+                state["best"] = metrics["bleu"]
+                save_rewriter(model, tok, out, {"trained": entry, "train_config": cfg})
+        if time.time() - t_ckpt > cfg["ckpt_minutes"] * 60 or last:
+            save_checkpoint(run, model, opt, state)
+            t_ckpt = time.time()
+        if last:
+            break
+    bar.close()
+    print(f"best validation BLEU {state['best']:.2f}; model in {out}")

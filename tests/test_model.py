@@ -83,3 +83,31 @@ def test_pipeline_only_touches_flagged_spans(tiny_model):
         pos = e.end
     assert "10,000" in out and "Officials" in out
     assert Pipeline(tiny_model, threshold=1.01)(TEXT).restored() == TEXT  # nothing flagged: byte for byte
+
+
+def test_rewriter_smoke_train_resume_init_and_pipeline(tiny_model, tmp_path):
+    from restore.train import REWRITER_CONFIG, train_rewriter
+
+    corpus = tmp_path / "c.jsonl.gz"
+    with gzip.open(corpus, "wt", encoding="utf-8") as f:
+        for i in range(10):
+            f.write(json.dumps({"id": str(i), "title": "t", "text": TEXT}) + "\n")
+    cfg = dict(REWRITER_CONFIG, corpus=str(corpus), valid=str(corpus), tokenizer=str(tiny_model / "tokenizer.model"),
+               out=str(tmp_path / "rw"), run=str(tmp_path / "run"), d_model=32, n_layers=1, decoder_layers=1,
+               n_heads=2, d_ff=64, batch_size=8, max_steps=3, eval_every=3, n_valid=8, warmup=1, ckpt_minutes=0.0,
+               device="cpu")
+    train_rewriter(cfg)
+    train_rewriter(dict(cfg, max_steps=4), resume=True)
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["step"] == 4
+    files = {p.name for p in (tmp_path / "rw").iterdir()}
+    assert "config.json" in files and any(n.endswith(".safetensors") for n in files)
+    # fine-tune from a local checkpoint directory (--init)
+    train_rewriter(dict(cfg, init=str(tmp_path / "rw"), out=str(tmp_path / "rw2"), run=str(tmp_path / "run2"),
+                        max_steps=1, eval_every=1))
+    assert (tmp_path / "rw2" / "config.json").is_file()
+    pipe = Pipeline(tiny_model, threshold=0.0, rewriter=tmp_path / "rw")
+    doc = pipe(TEXT)
+    out = doc.restored()
+    assert out.count("\n") == TEXT.count("\n") and "10,000" in out and "Officials" in out
+    for e in doc.edits:
+        assert TEXT[e.start:e.end] == e.old
