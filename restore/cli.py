@@ -9,9 +9,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Iterable
 
 from restore.errors import RestoreError
-from restore.io import read_text, write_text
+from restore.io import blocks, read_text, write_text
 
 DEFAULT_TEST = Path("data/pairs/test")
 from restore.paths import DETECTOR_DIR as DEFAULT_MODEL
@@ -31,20 +32,33 @@ def cmd_detect(args: argparse.Namespace) -> None:
 
     text = read_text(args.file)
     detector = Detector(_model_dir(args), threshold=args.threshold)
-    spans = detector.detect(text)
     if args.format == "json":
+        spans = detector.detect(text)
         write_text(json.dumps({"text": text, "spans": [s.to_dict() for s in spans]}, ensure_ascii=False) + "\n",
                    args.output)
         return
     colour = args.output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    out, pos = [], 0
-    for s in spans:
-        best = s.candidates[0].text if s.candidates else "?"
-        mark = f"\033[1;31m{s.text}\033[0m\033[2m→{best}\033[0m" if colour else f"[[{s.text}->{best}]]"
-        out += [text[pos : s.start], mark]
-        pos = s.end
-    out.append(text[pos:])
-    write_text("".join(out), args.output)
+
+    def render(block: str) -> str:
+        out, pos = [], 0
+        for s in detector.detect(block):
+            best = s.candidates[0].text if s.candidates else "?"
+            mark = f"\033[1;31m{s.text}\033[0m\033[2m→{best}\033[0m" if colour else f"[[{s.text}->{best}]]"
+            out += [block[pos : s.start], mark]
+            pos = s.end
+        out.append(block[pos:])
+        return "".join(out)
+
+    _stream(map(render, blocks(text)), args.output)
+
+
+def _stream(pieces: Iterable[str], dest: str | None) -> None:
+    """Long inputs stream to stdout block by block; a file is still written atomically at the end."""
+    if dest in (None, "-"):
+        for piece in pieces:
+            write_text(piece, None)
+    else:
+        write_text("".join(pieces), dest)
 
 
 def cmd_clean(args: argparse.Namespace) -> None:
@@ -60,17 +74,17 @@ def cmd_clean(args: argparse.Namespace) -> None:
     texts = [(f, read_text(f)) for f in files]  # read (and check) everything before writing anything
     pipeline = Pipeline(_model_dir(args), threshold=args.threshold, rewriter=args.rewriter)
     for name, text in texts:
-        doc = pipeline(text)
-        if args.format == "json":
-            result = json.dumps({"input": name, **doc.to_json()}, ensure_ascii=False) + "\n"
-        elif args.format == "diff":
-            result = doc.diff(name)
-        else:
-            result = doc.restored()
         dest = args.output
         if args.out_dir:
             dest = str(args.out_dir / (Path(name).name if name != "-" else "stdin.txt"))
-        write_text(result, dest)
+        if args.format == "text":
+            _stream((pipeline(block).restored() for block in blocks(text)), dest)
+            continue
+        doc = pipeline(text)
+        if args.format == "json":
+            write_text(json.dumps({"input": name, **doc.to_json()}, ensure_ascii=False) + "\n", dest)
+        else:
+            write_text(doc.diff(name), dest)
 
 
 def cmd_spin(args: argparse.Namespace) -> None:

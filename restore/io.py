@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 from restore.errors import RestoreError
 
@@ -41,6 +42,16 @@ def read_text(source: str | None, max_bytes: int = MAX_BYTES, allow_empty: bool 
     if not allow_empty and not text.strip():
         raise RestoreError(f"{name} is empty")
     return text
+
+
+def blocks(text: str, max_chars: int = 20_000) -> Iterator[str]:
+    """Consecutive pieces of `text` cut at line ends, each about max_chars long (for streaming)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + max_chars)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def write_text(text: str, dest: str | None) -> None:

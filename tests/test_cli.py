@@ -45,3 +45,13 @@ def test_failed_run_leaves_no_output_file(tmp_path):
     out = tmp_path / "out.txt"
     p = run("spin", "-", "-o", str(out), stdin=b"\xff\xfe")
     assert p.returncode == 2 and not out.exists()
+
+
+def test_blocks_cut_at_line_ends_and_rejoin():
+    from restore.io import blocks
+
+    text = "".join(f"line {i} with some words\r\n" for i in range(500)) + "last line without newline"
+    parts = list(blocks(text, max_chars=1000))
+    assert "".join(parts) == text and len(parts) > 5
+    assert all(p.endswith("\n") for p in parts[:-1])
+    assert list(blocks("", 10)) == []

@@ -111,3 +111,20 @@ def test_rewriter_smoke_train_resume_init_and_pipeline(tiny_model, tmp_path):
     assert out.count("\n") == TEXT.count("\n") and "10,000" in out and "Officials" in out
     for e in doc.edits:
         assert TEXT[e.start:e.end] == e.old
+
+
+def test_clean_cli_text_json_diff_and_many_files(tiny_model, tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(TEXT, encoding="utf-8", newline="")
+    b.write_text("the state met at the city\n", encoding="utf-8")
+    base = [sys.executable, "-m", "restore.cli", "clean", "--model", str(tiny_model), "--threshold", "0"]
+    text = subprocess.run(base + [str(a)], capture_output=True, check=True).stdout.decode()
+    assert text == Pipeline(tiny_model, threshold=0.0)(TEXT).restored()
+    js = json.loads(subprocess.run(base + [str(a), "--format", "json"], capture_output=True, check=True).stdout)
+    assert js["text"] == text and all(TEXT[e["start"]:e["end"]] == e["old"] for e in js["edits"])
+    diff = subprocess.run(base + [str(a), "--format", "diff"], capture_output=True, check=True).stdout.decode()
+    assert (diff.startswith("---") and "+++" in diff) or (diff == "" and text == TEXT)
+    p = subprocess.run(base + [str(a), str(b)], capture_output=True)
+    assert p.returncode == 2 and b"--out-dir" in p.stderr
+    subprocess.run(base + [str(a), str(b), "--out-dir", str(tmp_path / "out")], check=True, capture_output=True)
+    assert sorted(x.name for x in (tmp_path / "out").iterdir()) == ["a.txt", "b.txt"]
