@@ -280,8 +280,20 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50
     return w
 
 
-def labelled_words(det: Detector, rows: list[dict]) -> list[tuple[WordScore, int, str | None]]:
-    """(word score, gold label, gold original) for every eligible word of the pair rows."""
+@dataclass
+class Labelled:
+    """An eligible word of a pair row with its gold label and original."""
+
+    ws: WordScore
+    label: int
+    orig: str | None  # set on the first word of a gold span
+    row: int
+    start: int  # offset in the row's spun text
+    end: int
+
+
+def labelled_words(det: Detector, rows: list[dict]) -> list[Labelled]:
+    """Every eligible word of the pair rows, scored, with its gold label."""
     text = "\n".join(r["spun"] for r in rows)
     offsets, pos = [], 0
     for r in rows:
@@ -289,14 +301,12 @@ def labelled_words(det: Detector, rows: list[dict]) -> list[tuple[WordScore, int
         pos += len(r["spun"]) + 1
     scored = det.score_sentences(text, offsets)
     out = []
-    for (a, _), r, words in zip(offsets, rows, scored):
-        gold = {}
-        for s in r["spans"]:
-            gold[(a + s["start"], a + s["end"])] = s["orig"]
+    for i, ((a, _), r, words) in enumerate(zip(offsets, rows, scored)):
+        gold = {(a + s["start"], a + s["end"]): s["orig"] for s in r["spans"]}
         for ws in words:
             hit = next((o for (s, e), o in gold.items() if s <= ws.token.start < e), None)
             first = next((o for (s, e), o in gold.items() if s == ws.token.start), None)
-            out.append((ws, int(hit is not None), first))
+            out.append(Labelled(ws, int(hit is not None), first, i, ws.token.start - a, ws.token.end - a))
     return out
 
 
@@ -308,14 +318,14 @@ def calibrate(model_dir: Path, train_docs: list[str], valid_rows: list[dict], se
         json.dump({w: list(v) for w, v in sorted(signal.items())}, f, separators=(",", ":"))
     det = Detector(model_dir, lexicon=lex, calibrated=False)
     words = labelled_words(det, valid_rows)
-    y = np.array([lab for _, lab, _ in words], dtype=float)
+    y = np.array([w.label for w in words], dtype=float)
     calib: dict = {}
     for name, feats in FEATURES.items():
-        x = np.array([[ws.features[f] for f in feats] for ws, _, _ in words])
+        x = np.array([[w.ws.features[f] for f in feats] for w in words])
         w = fit_logistic(x, y)
         calib[name] = {"bias": float(w[0]), "weights": [float(v) for v in w[1:]]}
     det.calibration = {**calib, "beta": 1.0}
-    flagged = [(ws, o) for ws, lab, o in words if o is not None]
+    flagged = [(w.ws, w.orig) for w in words if w.orig is not None]
     logps = det.orig_logprobs([ws.hidden for ws, _ in flagged])
     best = (-1.0, 1.0)
     for beta in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
@@ -323,11 +333,40 @@ def calibrate(model_dir: Path, train_docs: list[str], valid_rows: list[dict], se
         ok = sum(bool(c) and c[0].text.lower() == o.lower()
                  for (ws, o), lp in zip(flagged, logps) for c in [det.candidates(ws.token.text, lp, k=1)])
         best = max(best, (ok / max(len(flagged), 1), beta))
-    calib["beta"] = best[1]
+    calib["beta"] = det.calibration["beta"] = best[1]
     calib["valid_top1"] = round(best[0], 4)
+    calib["clean_threshold"], calib["valid_bleu"] = choose_clean_threshold(det, words, valid_rows)
     calib["n_words"] = len(words)
     (model_dir / "calibration.json").write_text(json.dumps(calib, indent=2) + "\n")
     return calib
+
+
+def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict]) -> tuple[float, float]:
+    """The edit threshold of `restore clean` with the best BLEU on validation rows."""
+    from restore.evaluate import sacre_scores
+
+    for w in words:
+        w.ws.probs["combined"] = det._combine("combined", w.ws.features)
+    maybe = [w for w in words if w.ws.probs["combined"] >= 0.2]
+    best_cand = {id(w): (c[0].text if c else None)
+                 for w, lp in zip(maybe, det.orig_logprobs([w.ws.hidden for w in maybe]))
+                 for c in [det.candidates(w.ws.token.text, lp, k=1)]}
+    results = []
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        edits: dict[int, list[Labelled]] = {}
+        for w in maybe:
+            if w.ws.probs["combined"] >= t and best_cand[id(w)]:
+                edits.setdefault(w.row, []).append(w)
+        hyps = []
+        for i, r in enumerate(rows):
+            out, pos = [], 0
+            for w in edits.get(i, []):
+                out += [r["spun"][pos : w.start], best_cand[id(w)]]
+                pos = w.end
+            hyps.append("".join(out) + r["spun"][pos:])
+        results.append((sacre_scores(hyps, [r["clean"] for r in rows])["BLEU"][0], t))
+    bleu, t = max(results)
+    return t, round(bleu, 2)
 
 
 def valid_pairs(docs: list[str], n: int, seed: int = 1) -> list[dict]:

@@ -95,9 +95,12 @@ class Seq2SeqRewriter:
 
 
 class Pipeline:
-    def __init__(self, model_dir: Path | str = DEFAULT_DIR, threshold: float = 0.5,
+    def __init__(self, model_dir: Path | str = DEFAULT_DIR, threshold: float | None = None,
                  rewriter: Path | str | None = None):
-        self.detector = Detector(model_dir, threshold=threshold)
+        """threshold None: the edit threshold chosen on validation BLEU at calibration."""
+        self.detector = Detector(model_dir)
+        self.detector.threshold = threshold if threshold is not None else (
+            self.detector.calibration.get("clean_threshold", 0.5))
         self.rewriter = Seq2SeqRewriter(rewriter) if rewriter else CandidateRewriter()
 
     def __call__(self, text: str) -> Document:

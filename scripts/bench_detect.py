@@ -29,15 +29,15 @@ def quality(det: Detector, rows: list[dict]) -> str:
     """Token-level precision/recall/F1 over all spun words, and flags on clean sentences."""
     words = labelled_words(det, rows)
     clean_ids = {id(r) for r in rows if not r["spans"]}
-    clean_scores = [ws for ws, _, _ in labelled_words(det, [r for r in rows if id(r) in clean_ids])]
+    clean_scores = [w.ws for w in labelled_words(det, [r for r in rows if id(r) in clean_ids])]
     gold_total = sum(sum(any(s["start"] <= t.start < s["end"] for s in r["spans"]) for t in tokenize(r["spun"]))
                      for r in rows)
     clean_words = sum(len(tokenize(r["spun"])) for r in rows if not r["spans"])
     lines = ["| signal | precision | recall | F1 | flags /1000 words of clean sentences |",
              "|---|---:|---:|---:|---:|"]
     for name in FEATURES:
-        tp = sum(1 for ws, lab, _ in words if lab and ws.probs[name] >= det.threshold)
-        fp = sum(1 for ws, lab, _ in words if not lab and ws.probs[name] >= det.threshold)
+        tp = sum(1 for w in words if w.label and w.ws.probs[name] >= det.threshold)
+        fp = sum(1 for w in words if not w.label and w.ws.probs[name] >= det.threshold)
         flags = sum(1 for ws in clean_scores if ws.probs[name] >= det.threshold)
         p, r = tp / max(tp + fp, 1), tp / max(gold_total, 1)
         f1 = 2 * p * r / max(p + r, 1e-9)
