@@ -123,10 +123,11 @@ class Lexicon:
         return self.freq.get(word, 0)
 
     # -- storage -----------------------------------------------------------
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, notice: str = "") -> None:
+        """Write the lexicon as gzipped JSON, carrying the licence notice of its sources."""
         data = {
             "format": "restore-lexicon/1",
-            "notice": LICENCE_NOTICE,
+            "notice": notice,
             "entries": self.entries,
             "wordnet": self.wordnet,
             "freq": self.freq,
@@ -171,20 +172,3 @@ def load_lexicon(path: Path | str = DEFAULT_PATH) -> Lexicon:
             return Lexicon.read(f)
     except (OSError, ValueError, KeyError) as e:
         raise RestoreError(f"lexicon {path} is unreadable: {e}") from None
-
-
-LICENCE_NOTICE = (
-    "Derived from the English thesaurus th_en_US_v2 (MyThes format, LibreOffice "
-    "dictionaries, Debian package mythes-en-us), itself generated from WordNet 3.0, and "
-    "from WordNet 3.0 (Debian package wordnet-base). WordNet 3.0 Copyright 2006 by "
-    "Princeton University. All rights reserved. THIS SOFTWARE AND DATABASE IS PROVIDED "
-    '"AS IS" AND PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES, EXPRESS OR '
-    "IMPLIED. English word lists Copyright 2000-2018 Kevin Atkinson, 2016 Benjamin Titze: "
-    "permission to use, copy, modify, distribute and sell these word lists, the associated "
-    "scripts, the output created from the scripts, and its documentation for any purpose "
-    "is hereby granted without fee, provided that the above copyright notice appears in "
-    "all copies and that both that copyright notice and this permission notice appear in "
-    'supporting documentation. Kevin Atkinson makes no representations about the '
-    'suitability of this array for any purpose. It is provided "as is" without express '
-    "or implied warranty."
-)

@@ -104,7 +104,7 @@ def main() -> None:
     freq = {w: c for w, c in counts.items() if c >= 2}
     lex = Lexicon(entries, wordnet, freq)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    lex.save(args.out)
+    lex.save(args.out, notice=(Path(__file__).parent.parent / "models" / "LICENSE-lexicon.txt").read_text())
     print(
         f"{len(entries)} headwords ({sum(' ' in h for h in entries)} multiword), "
         f"{len(wordnet)} with WordNet extras, {len(freq)} counted words, "
