@@ -1,4 +1,4 @@
-"""Train the context model (detector tagger), top to bottom in one file.
+"""Train the detector's tagger and the T5 span rewriter; one loop (`fit`) serves both.
 
 Pairs are made on the fly: train-split documents are spun with a policy drawn per
 document, cut into sentences, and a share left clean. Checkpoints (safetensors +
@@ -6,6 +6,7 @@ JSON, written atomically) every few minutes; `--resume` continues a killed run;
 the best checkpoint by validation score is exported to the model directory.
 
     restore train detector --out models/detector --run runs/detector
+    restore train rewriter --out models/rewriter --run runs/rewriter [--init LOCAL_HF_T5]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import sentencepiece as spm
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, load_model, save_file, save_model
@@ -114,8 +116,6 @@ def make_batch(bundle: TaggerBundle, rows: list[dict]) -> tuple[torch.Tensor, ..
 # -- tokenizer and vocabulary ---------------------------------------------------
 def train_tokenizer(docs: list[str], lex: Lexicon, run: Path, vocab_size: int, seed: int):
     """Sentencepiece unigram model on clean and spun sentences (spinner words are rare in clean text)."""
-    import sentencepiece as spm
-
     spinner = Spinner(lex)
     lines = []
     for i, doc in enumerate(random.Random(seed).sample(docs, min(4000, len(docs)))):
@@ -200,8 +200,8 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
     if cfg["init"]:
         bundle, _ = TaggerBundle.load(Path(cfg["init"]))
     else:
-        sp = (__import__("sentencepiece").SentencePieceProcessor(model_file=str(run / "spm.model"))
-              if (run / "spm.model").is_file() else train_tokenizer(docs, lex, run, cfg["vocab_size"], cfg["seed"]))
+        sp = (spm.SentencePieceProcessor(model_file=str(run / "spm.model")) if (run / "spm.model").is_file()
+              else train_tokenizer(docs, lex, run, cfg["vocab_size"], cfg["seed"]))
         mcfg = TaggerConfig(vocab_size=sp.get_piece_size(), n_orig=cfg["n_orig"], d_model=cfg["d_model"],
                             n_layers=cfg["n_layers"], n_heads=cfg["n_heads"], d_ff=cfg["d_ff"])
         bundle = TaggerBundle(sp, originals_vocab(lex, cfg["n_orig"]), Tagger(mcfg))
@@ -217,10 +217,34 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
     valid_rows = [r for i, d in enumerate(vdocs[:300]) for r in spin_document(d, spinner, 10_000 + i, "sentence", 0.15)]
     valid_rows = random.Random(0).sample(valid_rows, min(cfg["n_valid"], len(valid_rows)))
     stream = sentence_stream(docs, spinner, cfg["seed"], state["doc"], cfg["clean_share"])
+
+    def step_loss(rows: list[dict], step: int) -> tuple[torch.Tensor, dict]:
+        ids, pb, pt, spun_y, orig_y = (x.to(device) for x in make_batch(bundle, rows))
+        hidden = model(ids)[pb, pt]
+        loss_spun = F.binary_cross_entropy_with_logits(model.spun_logits(hidden), spun_y)
+        has = orig_y >= 0
+        loss_orig = F.cross_entropy(model.orig_head(hidden[has]), orig_y[has]) if has.any() else hidden.sum() * 0
+        return loss_spun + cfg["orig_weight"] * loss_orig, {"spun": loss_spun.item(), "orig": loss_orig.item()}
+
+    def evaluate() -> tuple[dict, float]:
+        metrics = validate(bundle, valid_rows, device)
+        return metrics, metrics["f1"] + metrics["orig_acc"]
+
+    def export(entry: dict) -> None:
+        bundle.save(out, extra={"trained": entry, "train_config": cfg})
+
+    fit(cfg, model, opt, state, stream, step_loss, evaluate, export, "train detector")
+
+
+def fit(cfg: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, state: dict, stream: Iterator,
+        step_loss, evaluate, export, desc: str) -> None:
+    """The training loop both models share: length-bucketed batches, warmup + cosine LR,
+    validation every eval_every steps (best exported), atomic checkpoints every ckpt_minutes."""
+    run = Path(cfg["run"])
     log = (run / "log.jsonl").open("a")
-    t_start, t_ckpt = time.time(), time.time()
-    minutes0, words = state["minutes"], 0
-    bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc="train detector", dynamic_ncols=True)
+    t_start, t_ckpt, minutes0, words = time.time(), time.time(), state["minutes"], 0
+    on_cuda = cfg["device"] == "cuda"
+    bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc=desc, dynamic_ncols=True)
     pending: list[list[dict]] = []
     while state["step"] < cfg["max_steps"]:
         if not pending:  # 8 batches at a time, each of similar lengths (less padding)
@@ -239,12 +263,8 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
         lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / cfg["max_steps"])))
         for g in opt.param_groups:
             g["lr"] = lr
-        ids, pb, pt, spun_y, orig_y = (x.to(device) for x in make_batch(bundle, rows))
-        hidden = model(ids)[pb, pt]
-        loss_spun = F.binary_cross_entropy_with_logits(model.spun_logits(hidden), spun_y)
-        has = orig_y >= 0
-        loss_orig = F.cross_entropy(model.orig_head(hidden[has]), orig_y[has]) if has.any() else hidden.sum() * 0
-        loss = loss_spun + cfg["orig_weight"] * loss_orig
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
+            loss, parts = step_loss(rows, step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -252,13 +272,12 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
         state["step"] += 1
         words += sum(len(r["spun"].split()) for r in rows)
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", spun=f"{loss_spun.item():.3f}", orig=f"{loss_orig.item():.2f}")
+        bar.set_postfix(loss=f"{loss.item():.3f}", **{k: f"{v:.3f}" for k, v in parts.items()})
         minutes = minutes0 + (time.time() - t_start) / 60
         state["minutes"] = minutes
         last = state["step"] >= cfg["max_steps"] or minutes >= cfg["max_minutes"]
         if state["step"] % cfg["eval_every"] == 0 or last:
-            metrics = validate(bundle, valid_rows, device)
-            score = metrics["f1"] + metrics["orig_acc"]
+            metrics, score = evaluate()
             entry = {"step": state["step"], "minutes": round(minutes, 2), "loss": round(loss.item(), 4),
                      "words_per_s": round(words / max(time.time() - t_start, 1e-9)),
                      **{k: round(v, 4) for k, v in metrics.items()}}
@@ -267,17 +286,14 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
             tqdm.write(json.dumps(entry))
             if score > state["best"]:
                 state["best"] = score
-                bundle.save(out, extra={"trained": entry, "train_config": {k: v for k, v in cfg.items()}})
+                export(entry)
         if time.time() - t_ckpt > cfg["ckpt_minutes"] * 60 or last:
             save_checkpoint(run, model, opt, state)
             t_ckpt = time.time()
         if last:
             break
     bar.close()
-    print(f"best validation score {state['best']:.4f}; model in {out}")
-
-
-
+    print(f"best validation score {state['best']:.4f}; model in {cfg['out']}")
 
 
 # == the rewriter ==================================================================
@@ -375,8 +391,6 @@ def validate_rewriter(tok, model, rows: list[dict], device: str) -> dict:
 
 
 def train_rewriter(cfg: dict, resume: bool = False) -> None:
-    import sentencepiece as spm
-
     from restore.model import SpanTokenizer, load_rewriter, new_t5, save_rewriter
 
     torch.manual_seed(cfg["seed"])
@@ -403,59 +417,18 @@ def train_rewriter(cfg: dict, resume: bool = False) -> None:
     valid_rows = [r for i, d in enumerate(vdocs[:200]) for r in spin_document(d, spinner, 20_000 + i, "sentence", 0.0)]
     valid_rows = [r for r in random.Random(1).sample(valid_rows, min(cfg["n_valid"], len(valid_rows)))]
     stream = sentence_stream(docs, spinner, cfg["seed"] + 1, state["doc"], cfg["clean_share"])
-    log = (run / "log.jsonl").open("a")
-    t_start, t_ckpt, minutes0, words = time.time(), time.time(), state["minutes"], 0
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
-    bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc="train rewriter", dynamic_ncols=True)
-    pending: list[list[dict]] = []
-    while state["step"] < cfg["max_steps"]:
-        if not pending:
-            pool = []
-            for n, row in stream:
-                pool.append(row)
-                if len(pool) == 8 * cfg["batch_size"]:
-                    state["doc"] = n + 1
-                    break
-            pool.sort(key=lambda r: len(r["spun"]))
-            pending = [pool[i : i + cfg["batch_size"]] for i in range(0, len(pool), cfg["batch_size"])]
-            random.Random(state["step"]).shuffle(pending)
-        rows = pending.pop()
-        rng = random.Random(state["step"])
+
+    def step_loss(rows: list[dict], step: int) -> tuple[torch.Tensor, dict]:
+        rng = random.Random(step)
         marks = [infill_marks(r, rng, cfg["keep_share"], cfg["miss_share"]) for r in rows]
-        step = state["step"]
-        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"])
-        lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / cfg["max_steps"])))
-        for g in opt.param_groups:
-            g["lr"] = lr
         ids, mask, labels = (x.to(device) for x in rewriter_batch(tok, rows, marks))
-        with amp:
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        state["step"] += 1
-        words += sum(len(r["spun"].split()) for r in rows)
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
-        minutes = minutes0 + (time.time() - t_start) / 60
-        state["minutes"] = minutes
-        last = state["step"] >= cfg["max_steps"] or minutes >= cfg["max_minutes"]
-        if state["step"] % cfg["eval_every"] == 0 or last:
-            metrics = validate_rewriter(tok, model, valid_rows, device)
-            entry = {"step": state["step"], "minutes": round(minutes, 2), "loss": round(loss.item(), 4),
-                     "words_per_s": round(words / max(time.time() - t_start, 1e-9)),
-                     **{k: round(v, 4) for k, v in metrics.items()}}
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
-            tqdm.write(json.dumps(entry))
-            if metrics["bleu"] > state["best"]:
-                state["best"] = metrics["bleu"]
-                save_rewriter(model, tok, out, {"trained": entry, "train_config": cfg})
-        if time.time() - t_ckpt > cfg["ckpt_minutes"] * 60 or last:
-            save_checkpoint(run, model, opt, state)
-            t_ckpt = time.time()
-        if last:
-            break
-    bar.close()
-    print(f"best validation BLEU {state['best']:.2f}; model in {out}")
+        return model(input_ids=ids, attention_mask=mask, labels=labels).loss, {}
+
+    def evaluate() -> tuple[dict, float]:
+        metrics = validate_rewriter(tok, model, valid_rows, device)
+        return metrics, metrics["bleu"]
+
+    def export(entry: dict) -> None:
+        save_rewriter(model, tok, out, {"trained": entry, "train_config": cfg})
+
+    fit(cfg, model, opt, state, stream, step_loss, evaluate, export, "train rewriter")
