@@ -16,6 +16,7 @@ import gzip
 import json
 import math
 import random
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from restore.tagger import TaggerBundle
 from restore.text import Token, match_case, sentence_spans
 
 DEFAULT_DIR = DETECTOR_DIR
+_WORD_START_RE = re.compile(r"(?<!\S)\S")
 _DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
 FEATURES = {
     "lexicon": ["lex", "unseen"],
@@ -79,12 +81,21 @@ def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
+MAX_UNIT_WORDS = 60
+
+
 def units(text: str) -> list[tuple[int, int]]:
-    """[start, end) of the sentences of every line of `text`."""
+    """[start, end) of the sentences of every line of `text`; overlong ones cut every 60 words
+    (the tagger reads at most 128 pieces, and unpunctuated text must still be read whole)."""
     out, start = [], 0
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
-        out.extend((start + a, start + b) for a, b in sentence_spans(body) if body[a:b].strip())
+        for a, b in sentence_spans(body):
+            if not body[a:b].strip():
+                continue
+            words = [m.start() for m in _WORD_START_RE.finditer(body, a, b)]
+            cuts = [a] + words[MAX_UNIT_WORDS::MAX_UNIT_WORDS] + [b]
+            out.extend((start + x, start + y) for x, y in zip(cuts, cuts[1:]))
         start += len(line)
     return out
 

@@ -40,6 +40,10 @@ class TaggerConfig:
     d_ff: int = 768
     max_len: int = MAX_PIECES
     dropout: float = 0.1
+    # True: token embeddings N(0, 1) scaled by sqrt(d_model), which swamps the position
+    # embeddings and the blocks' outputs in the residual stream (kept to load old models);
+    # False: GPT-style small initialisation, unscaled.
+    scale_embeddings: bool = True
 
 
 class Tagger(nn.Module):
@@ -54,11 +58,17 @@ class Tagger(nn.Module):
         self.norm = nn.LayerNorm(cfg.d_model)
         self.spun_head = nn.Linear(cfg.d_model, 1)
         self.orig_head = nn.Linear(cfg.d_model, cfg.n_orig)
+        if not cfg.scale_embeddings:
+            nn.init.normal_(self.embed.weight, std=0.02)
+            nn.init.normal_(self.pos.weight, std=0.01)
+            with torch.no_grad():
+                self.embed.weight[0].zero_()
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """Hidden states (batch, length, d_model); id 0 is padding."""
         pos = torch.arange(ids.shape[1], device=ids.device)
-        h = self.embed(ids) * math.sqrt(self.cfg.d_model) + self.pos(pos)
+        scale = math.sqrt(self.cfg.d_model) if self.cfg.scale_embeddings else 1.0
+        h = self.embed(ids) * scale + self.pos(pos)
         h = self.encoder(h, src_key_padding_mask=ids.eq(0))
         return self.norm(h)
 

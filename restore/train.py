@@ -43,6 +43,7 @@ CONFIG = dict(
     n_layers=4,
     n_heads=4,
     d_ff=768,
+    scale_embeddings=False,
     batch_size=64,
     lr=1e-3,
     warmup=300,
@@ -203,7 +204,8 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
         sp = (spm.SentencePieceProcessor(model_file=str(run / "spm.model")) if (run / "spm.model").is_file()
               else train_tokenizer(docs, lex, run, cfg["vocab_size"], cfg["seed"]))
         mcfg = TaggerConfig(vocab_size=sp.get_piece_size(), n_orig=cfg["n_orig"], d_model=cfg["d_model"],
-                            n_layers=cfg["n_layers"], n_heads=cfg["n_heads"], d_ff=cfg["d_ff"])
+                            n_layers=cfg["n_layers"], n_heads=cfg["n_heads"], d_ff=cfg["d_ff"],
+                            scale_embeddings=cfg["scale_embeddings"])
         bundle = TaggerBundle(sp, originals_vocab(lex, cfg["n_orig"]), Tagger(mcfg))
     model = bundle.model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.98))

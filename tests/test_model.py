@@ -128,3 +128,12 @@ def test_clean_cli_text_json_diff_and_many_files(tiny_model, tmp_path):
     assert p.returncode == 2 and b"--out-dir" in p.stderr
     subprocess.run(base + [str(a), str(b), "--out-dir", str(tmp_path / "out")], check=True, capture_output=True)
     assert sorted(x.name for x in (tmp_path / "out").iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_units_cut_long_unpunctuated_text():
+    from restore.detect import MAX_UNIT_WORDS, units
+
+    text = " ".join(["word"] * 200) + "\nShort line. Another one here."
+    spans = units(text)
+    assert all(len(text[a:b].split()) <= MAX_UNIT_WORDS for a, b in spans)
+    assert " ".join(text[a:b] for a, b in spans).split() == text.split()

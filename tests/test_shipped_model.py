@@ -1,0 +1,57 @@
+"""Quality checks of the shipped detector and pipeline on text the tests write and spin themselves."""
+
+from __future__ import annotations
+
+import pytest
+
+from restore.evaluate import sacre_scores
+from restore.lexicon import load_lexicon
+from restore.paths import DETECTOR_DIR
+from restore.pipeline import Pipeline
+from restore.spin import Policy, Spinner
+
+pytestmark = pytest.mark.skipif(not (DETECTOR_DIR / "calibration.json").is_file(), reason="no shipped model")
+
+CLEAN = [
+    "The government said on Tuesday that it would cut taxes for small firms in the north of the country.",
+    "Officials met in the capital to discuss a new trade deal between the two countries.",
+    "The company reported a sharp rise in profits last year, helped by strong demand at home.",
+    "Police said the man was arrested at his home after a search that lasted several hours.",
+    "The minister told reporters that talks would continue next month in an effort to reach agreement.",
+    "Shares fell sharply as investors worried about the state of the economy and the risk of higher rates.",
+    "The team won the final after a late goal, ending a long wait for a major title.",
+    "Health officials warned that the number of cases could rise again during the winter months.",
+    "The bank said it expected growth to slow as exports weakened and consumer spending fell.",
+    "Critics said the plan would do little to help families on low incomes.",
+]
+
+
+@pytest.fixture(scope="module")
+def pipe() -> Pipeline:
+    return Pipeline()
+
+
+def test_restoration_beats_the_spun_input(pipe):
+    spinner = Spinner(load_lexicon(), Policy(rate=0.55))
+    spun = [spinner.spin(s, seed=i).spun for i, s in enumerate(CLEAN)]
+    assert sum(a != b for a, b in zip(spun, CLEAN)) >= 8
+    restored = pipe.restore_texts(spun)
+    before = sacre_scores(spun, CLEAN)["BLEU"][0]
+    after = sacre_scores(restored, CLEAN)["BLEU"][0]
+    assert after >= before + 15, (before, after)
+
+
+def test_clean_text_is_left_nearly_alone(pipe):
+    restored = pipe.restore_texts(CLEAN)
+    changed = sum(a != b for s, r in zip(CLEAN, restored) for a, b in zip(s.split(), r.split()))
+    assert changed <= 3, [(s, r) for s, r in zip(CLEAN, restored) if s != r]
+
+
+def test_obvious_swaps_and_names(pipe):
+    text = ("North Korean person Kim Jong Un met officials successful Moscow betwixt talks connected Tuesday, "
+            "KCNA said, arsenic 10,000 troops waited astatine the border.")
+    spans = {s.text: s for s in pipe.detector.detect(text)}
+    assert {"successful", "betwixt", "connected", "arsenic", "astatine"} <= set(spans)
+    assert not set(spans) & {"Kim", "Jong", "Un", "Moscow", "KCNA", "10,000", "Tuesday"}
+    assert spans["betwixt"].candidates[0].text == "between"
+    assert spans["astatine"].candidates[0].text == "at"
