@@ -132,8 +132,9 @@ class Detector:
         form is something a spinner writes ("Successful", not "Moscow").
         """
         w = tok.text
-        if not tok.is_word:
-            return w in _DIGITS
+        if not tok.is_word:  # "1" for "one"; but not "November 6" or "Article 5"
+            before = text[: tok.start].rstrip().rsplit(" ", 1)[-1]
+            return w in _DIGITS and not (before[:1].isupper() and before.isalpha())
         if w.islower():
             return True
         initial = not text[: tok.start].strip(" \t\"“‘'([")

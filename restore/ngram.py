@@ -112,3 +112,4 @@ class NoisyChannel:
 
     def __call__(self, texts: list[str]) -> list[str]:
         return [self.restore_sentence(t) for t in texts]
+
