@@ -13,6 +13,7 @@ from typing import Iterable
 
 from restore.errors import RestoreError
 from restore.io import blocks, read_text, write_text
+from restore.text import replace_spans
 
 DEFAULT_TEST = Path("data/pairs/test")
 from restore.paths import DETECTOR_DIR as DEFAULT_MODEL
@@ -39,15 +40,12 @@ def cmd_detect(args: argparse.Namespace) -> None:
         return
     colour = args.output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
+    def mark(s) -> str:
+        best = s.candidates[0].text if s.candidates else "?"
+        return f"\033[1;31m{s.text}\033[0m\033[2m→{best}\033[0m" if colour else f"[[{s.text}->{best}]]"
+
     def render(block: str) -> str:
-        out, pos = [], 0
-        for s in detector.detect(block):
-            best = s.candidates[0].text if s.candidates else "?"
-            mark = f"\033[1;31m{s.text}\033[0m\033[2m→{best}\033[0m" if colour else f"[[{s.text}->{best}]]"
-            out += [block[pos : s.start], mark]
-            pos = s.end
-        out.append(block[pos:])
-        return "".join(out)
+        return replace_spans(block, ((s.start, s.end, mark(s)) for s in detector.detect(block)))
 
     _stream(map(render, blocks(text)), args.output)
 

@@ -30,7 +30,7 @@ from restore.lexicon import Lexicon, load_lexicon
 from restore.paths import DETECTOR_DIR
 from restore.spin import NUMBER_WORDS, Spinner, _lemma_and_tags
 from restore.tagger import TaggerBundle
-from restore.text import Token, match_case, sentence_spans
+from restore.text import Token, match_case, replace_spans, sentence_spans
 
 DEFAULT_DIR = DETECTOR_DIR
 _WORD_START_RE = re.compile(r"(?<!\S)\S")
@@ -114,7 +114,6 @@ class Detector:
         if calibrated and not calib.is_file():
             raise RestoreError(f"{calib} missing: run scripts/calibrate_detector.py")
         self.calibration = json.loads(calib.read_text()) if calibrated else None
-        torch.set_num_threads(max(1, torch.get_num_threads()))
 
     # -- evidence ----------------------------------------------------------
     def lexicon_prob(self, word: str) -> tuple[float, bool]:
@@ -369,13 +368,8 @@ def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict
         for w in maybe:
             if w.ws.probs["combined"] >= t and best_cand[id(w)]:
                 edits.setdefault(w.row, []).append(w)
-        hyps = []
-        for i, r in enumerate(rows):
-            out, pos = [], 0
-            for w in edits.get(i, []):
-                out += [r["spun"][pos : w.start], best_cand[id(w)]]
-                pos = w.end
-            hyps.append("".join(out) + r["spun"][pos:])
+        hyps = [replace_spans(r["spun"], ((w.start, w.end, best_cand[id(w)]) for w in edits.get(i, [])))
+                for i, r in enumerate(rows)]
         results.append((sacre_scores(hyps, [r["clean"] for r in rows])["BLEU"][0], t))
     bleu, t = max(results)
     return t, round(bleu, 2)

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 from sacrebleu.metrics import BLEU, CHRF
 
 from restore.lexicon import Lexicon
-from restore.text import match_case, tokenize
+from restore.text import match_case, replace_spans, tokenize
 
 Restorer = Callable[[list[str]], list[str]]
 
@@ -47,7 +47,7 @@ def _edit_cost(a: list[str], b: list[str]) -> tuple[int, set[int]]:
     return cost, kept
 
 
-def _gold_word_indices(clean: str, spun: str, spans: list[dict]) -> set[int]:
+def _gold_word_indices(clean: str, spans: list[dict]) -> set[int]:
     """Indices of the clean sentence's whitespace words that the spinner replaced."""
     ranges, shift = [], 0
     for s in spans:
@@ -90,7 +90,7 @@ def evaluate(name: str, restorer: Restorer, pairs: Sequence[dict], batch_size: i
         ref_words = p["clean"].split()
         cost, kept = _edit_cost(ref_words, hyp.split())
         if p["spans"]:
-            gold = _gold_word_indices(p["clean"], p["spun"], p["spans"])
+            gold = _gold_word_indices(p["clean"], p["spans"])
             gold_total += len(gold)
             gold_ok += len(gold & kept)
         else:
@@ -110,7 +110,7 @@ def evaluate(name: str, restorer: Restorer, pairs: Sequence[dict], batch_size: i
 
 
 def format_table(reports: list[Report], title: str = "") -> str:
-    head = f"| restorer | BLEU | chrF | exact % | swapped words restored % | changes /1000 clean words | words/s |"
+    head = "| restorer | BLEU | chrF | exact % | swapped words restored % | changes /1000 clean words | words/s |"
     rows = [title, head, "|---|---:|---:|---:|---:|---:|---:|"] if title else [head, "|---|---:|---:|---:|---:|---:|---:|"]
     for r in reports:
         rows.append(f"| {r.name} | {r.bleu:.1f} | {r.chrf:.1f} | {r.exact:.1f} | {r.word_acc:.1f} | "
@@ -130,16 +130,12 @@ def naive_reversal(lexicon: Lexicon) -> Restorer:
     """Replace every word found in the inverse index by its most likely original."""
 
     def run(texts: list[str]) -> list[str]:
-        out = []
-        for text in texts:
-            parts, pos = [], 0
+        def edits(text: str):
             for tok in tokenize(text):
                 cands = lexicon.originals(tok.text.lower()) if tok.is_word else []
                 if cands:
-                    parts += [text[pos : tok.start], match_case(cands[0][0], tok.text)]
-                    pos = tok.end
-            parts.append(text[pos:])
-            out.append("".join(parts))
-        return out
+                    yield tok.start, tok.end, match_case(cands[0][0], tok.text)
+
+        return [replace_spans(text, edits(text)) for text in texts]
 
     return run

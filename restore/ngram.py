@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from restore.lexicon import Lexicon
-from restore.text import match_case, tokenize
+from restore.text import match_case, replace_spans, tokenize
 
 BOS, EOS = "<s>", "</s>"
 
@@ -102,13 +102,8 @@ class NoisyChannel:
             nxt.sort(key=lambda x: -x[0])
             beams = nxt[: self.beam]
         best = max(beams, key=lambda b: b[0] + self.lm.logprob(b[1][0], b[1][1], EOS))[2]
-        out, pos = [], 0
-        for tok, choice in zip(toks, best):
-            if choice != tok.text.lower():
-                out += [text[pos : tok.start], match_case(choice, tok.text)]
-                pos = tok.end
-        out.append(text[pos:])
-        return "".join(out)
+        return replace_spans(text, ((tok.start, tok.end, match_case(choice, tok.text))
+                                    for tok, choice in zip(toks, best) if choice != tok.text.lower()))
 
     def __call__(self, texts: list[str]) -> list[str]:
         return [self.restore_sentence(t) for t in texts]

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from restore.detect import DEFAULT_DIR, Detector, Span, units
-from restore.text import match_case
+from restore.text import match_case, replace_spans
 
 
 @dataclass
@@ -33,12 +33,7 @@ class Document:
     edits: list[Edit] = field(default_factory=list)
 
     def restored(self) -> str:
-        out, pos = [], 0
-        for e in self.edits:
-            out += [self.text[pos : e.start], e.new]
-            pos = e.end
-        out.append(self.text[pos:])
-        return "".join(out)
+        return replace_spans(self.text, ((e.start, e.end, e.new) for e in self.edits))
 
     def to_json(self) -> dict:
         return {"text": self.restored(), "edits": [asdict(e) for e in self.edits]}

@@ -17,7 +17,7 @@ from functools import lru_cache
 from lemminflect import getAllInflections, getAllLemmas, getInflection
 
 from restore.lexicon import Lexicon
-from restore.text import Token, match_case, tokenize
+from restore.text import Token, match_case, replace_spans, tokenize
 
 NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
@@ -88,13 +88,7 @@ class SpinResult:
 
 def unspin(spun: str, edits: list[Edit]) -> str:
     """Apply the alignment backwards: the clean text, exactly."""
-    out, pos = [], 0
-    for e in edits:
-        out.append(spun[pos : e.spun_start])
-        out.append(e.clean)
-        pos = e.spun_end
-    out.append(spun[pos:])
-    return "".join(out)
+    return replace_spans(spun, ((e.spun_start, e.spun_end, e.clean) for e in edits))
 
 
 @lru_cache(maxsize=200_000)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 # A word is letters, optionally joined by internal hyphens or apostrophes
 # ("DPRK-Russia", "don't", "Russia’s"). Numbers are their own tokens so that
@@ -53,6 +53,16 @@ def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
 
 def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def replace_spans(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
+    """`text` with each ordered, non-overlapping [start, end) replaced; the rest copied as is."""
+    out, pos = [], 0
+    for start, end, new in edits:
+        out += [text[pos:start], new]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def match_case(word: str, model: str) -> str:

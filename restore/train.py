@@ -30,6 +30,7 @@ from restore.lexicon import Lexicon, load_lexicon
 from restore.pairs import spin_document
 from restore.spin import NUMBER_WORDS, Spinner
 from restore.tagger import Encoded, Tagger, TaggerBundle, TaggerConfig
+from restore.text import replace_spans
 
 CONFIG = dict(
     corpus="../shared/corpus/train.jsonl.gz",
@@ -379,14 +380,10 @@ def validate_rewriter(tok, model, rows: list[dict], device: str) -> dict:
         spans = [[(s["start"], s["end"]) for s in r["spans"]] for r in chunk]
         for r, sp, reps in zip(chunk, spans, generate_replacements(tok, model, [r["spun"] for r in chunk],
                                                                     spans, device)):
-            out, pos = [], 0
-            for (a, b), rep, s in zip(sp, reps, r["spans"]):
-                out += [r["spun"][pos:a], rep if rep is not None else r["spun"][a:b]]
-                pos = b
-                ok += rep == s["orig"]
-                total += 1
-            out.append(r["spun"][pos:])
-            hyps.append("".join(out))
+            ok += sum(rep == s["orig"] for rep, s in zip(reps, r["spans"]))
+            total += len(reps)
+            hyps.append(replace_spans(r["spun"], ((a, b, rep if rep is not None else r["spun"][a:b])
+                                                  for (a, b), rep in zip(sp, reps))))
     model.train()
     bleu = sacre_scores(hyps, [r["clean"] for r in rows])["BLEU"][0]
     return {"bleu": bleu, "span_acc": ok / max(total, 1)}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from restore.detect import Detector, calibrate, valid_pairs
+from restore.detect import calibrate, valid_pairs
 from restore.pipeline import Pipeline
 from restore.train import CONFIG, train_detector
 from tests.conftest import TEXT
