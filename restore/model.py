@@ -57,7 +57,9 @@ class SpanTokenizer:
 
     # -- the span format ---------------------------------------------------
     def source(self, text: str, spans: list[tuple[int, int]]) -> list[int]:
-        """Sentence ids with spans[k] wrapped as <extra_id_k> ... <close>."""
+        """Sentence ids with spans[k] wrapped as <extra_id_k> ... <close> (at most N_SENTINELS spans)."""
+        if len(spans) > N_SENTINELS:
+            raise ValueError(f"at most {N_SENTINELS} spans per sentence, got {len(spans)}")
         chunks, pos = [], 0
         for a, b in spans:
             chunks += [text[pos:a], text[a:b]]

@@ -372,12 +372,13 @@ def generate_replacements(tok, model, texts: list[str], spans: list[list[tuple[i
 def validate_rewriter(tok, model, rows: list[dict], device: str) -> dict:
     """Oracle-marked valid sentences: BLEU of the restored sentences and span accuracy."""
     from restore.evaluate import sacre_scores
+    from restore.model import N_SENTINELS
 
     model.eval()
     hyps, ok, total = [], 0, 0
     for i in range(0, len(rows), 64):
         chunk = rows[i : i + 64]
-        spans = [[(s["start"], s["end"]) for s in r["spans"]] for r in chunk]
+        spans = [[(s["start"], s["end"]) for s in r["spans"][:N_SENTINELS]] for r in chunk]
         for r, sp, reps in zip(chunk, spans, generate_replacements(tok, model, [r["spun"] for r in chunk],
                                                                     spans, device)):
             ok += sum(rep == s["orig"] for rep, s in zip(reps, r["spans"]))

@@ -137,3 +137,19 @@ def test_units_cut_long_unpunctuated_text():
     spans = units(text)
     assert all(len(text[a:b].split()) <= MAX_UNIT_WORDS for a, b in spans)
     assert " ".join(text[a:b] for a, b in spans).split() == text.split()
+
+
+def test_span_tokenizer_roundtrip(tiny_model):
+    import sentencepiece as spm
+
+    from restore.model import N_SENTINELS, SpanTokenizer
+
+    tok = SpanTokenizer(sp=spm.SentencePieceProcessor(model_file=str(tiny_model / "tokenizer.model")))
+    text = "we met successful the city"
+    src = tok.source(text, [(7, 17), (22, 26)])
+    assert src.count(tok.close_id) == 2 and src[-1] == tok.eos_id
+    assert tok.sentinels[0] in src and tok.sentinels[1] in src
+    assert tok.parse(tok.target(["in", "city"]), 2) == ["in", "city"]
+    assert tok.parse([tok.sentinels[0]] + tok.encode(["in"])[0] + [tok.eos_id], 2) == ["in", None]
+    with pytest.raises(ValueError):
+        tok.source(text, [(0, 2)] * (N_SENTINELS + 1))
