@@ -16,7 +16,6 @@ import gzip
 import json
 import math
 import random
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,14 +25,14 @@ import numpy as np
 import torch
 
 from restore.errors import RestoreError
+from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
 from restore.paths import DETECTOR_DIR
 from restore.spin import NUMBER_WORDS, Spinner, _lemma_and_tags
 from restore.tagger import TaggerBundle
-from restore.text import Token, match_case, replace_spans, sentence_spans
+from restore.text import Token, match_case, replace_spans, units
 
 DEFAULT_DIR = DETECTOR_DIR
-_WORD_START_RE = re.compile(r"(?<!\S)\S")
 _DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
 FEATURES = {
     "lexicon": ["lex", "unseen"],
@@ -79,25 +78,6 @@ def _logit(p: float) -> float:
 
 def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
-
-
-MAX_UNIT_WORDS = 60
-
-
-def units(text: str) -> list[tuple[int, int]]:
-    """[start, end) of the sentences of every line of `text`; overlong ones cut every 60 words
-    (the tagger reads at most 128 pieces, and unpunctuated text must still be read whole)."""
-    out, start = [], 0
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        for a, b in sentence_spans(body):
-            if not body[a:b].strip():
-                continue
-            words = [m.start() for m in _WORD_START_RE.finditer(body, a, b)]
-            cuts = [a] + words[MAX_UNIT_WORDS::MAX_UNIT_WORDS] + [b]
-            out.extend((start + x, start + y) for x, y in zip(cuts, cuts[1:]))
-        start += len(line)
-    return out
 
 
 class Detector:
@@ -348,7 +328,7 @@ def calibrate(model_dir: Path, train_docs: list[str], valid_rows: list[dict], se
     calib["valid_top1"] = round(best[0], 4)
     calib["clean_threshold"], calib["valid_bleu"] = choose_clean_threshold(det, words, valid_rows)
     calib["n_words"] = len(words)
-    (model_dir / "calibration.json").write_text(json.dumps(calib, indent=2) + "\n")
+    write_text(json.dumps(calib, indent=2) + "\n", str(model_dir / "calibration.json"))
     return calib
 
 

@@ -21,6 +21,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, T5Config, T5ForConditionalGeneration
 
 from restore.errors import RestoreError
+from restore.io import write_text
 
 N_SENTINELS = 16
 
@@ -126,4 +127,4 @@ def save_rewriter(model: T5ForConditionalGeneration, tok: SpanTokenizer, out: Pa
         (out / "tokenizer.model").write_bytes(tok.sp.serialized_model_proto())
     else:
         tok.hf.save_pretrained(str(out))
-    (out / "restore.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(json.dumps(meta, indent=2) + "\n", str(out / "restore.json"))

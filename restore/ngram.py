@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from restore.lexicon import Lexicon
-from restore.text import match_case, replace_spans, tokenize
+from restore.text import match_case, replace_spans, tokenize, units
 
 BOS, EOS = "<s>", "</s>"
 
@@ -60,8 +60,6 @@ class KneserNeyTrigram:
 
 
 def corpus_sentences(path: Path):
-    from restore.detect import units
-
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
             text = json.loads(line)["text"]

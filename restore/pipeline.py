@@ -11,8 +11,8 @@ import difflib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from restore.detect import DEFAULT_DIR, Detector, Span, units
-from restore.text import match_case, replace_spans
+from restore.detect import DEFAULT_DIR, Detector, Span
+from restore.text import match_case, replace_spans, units
 
 
 @dataclass

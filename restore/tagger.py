@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from restore.errors import RestoreError
+from restore.io import write_text
 from restore.text import Token, tokenize
 
 _OTHER_RE = re.compile(r"[^\s\w]|_")
@@ -138,7 +139,7 @@ class TaggerBundle:
         (out / "originals.txt").write_text("\n".join(self.originals) + "\n", encoding="utf-8")
         cfg = {"model": asdict(self.model.cfg), **(extra or {})}
         save_sharded({k: v.detach().half().contiguous() for k, v in self.model.state_dict().items()}, out)
-        _write_json(out / "config.json", cfg)
+        write_text(json.dumps(cfg, indent=2) + "\n", str(out / "config.json"))
 
     @classmethod
     def load(cls, path: Path) -> tuple["TaggerBundle", dict]:
@@ -186,8 +187,3 @@ def load_sharded(path: Path, prefix: str = "model") -> dict[str, torch.Tensor]:
         state.update(load_file(str(f)))
     return state
 
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)

@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 WORD_RE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
 _TOKEN_RE = re.compile(f"{WORD_RE.pattern}|{NUMBER_RE.pattern}")
+_WORD_START_RE = re.compile(r"(?<!\S)\S")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
 
 
@@ -72,3 +73,22 @@ def match_case(word: str, model: str) -> str:
     if model[:1].isupper():
         return word[:1].upper() + word[1:]
     return word
+
+
+MAX_UNIT_WORDS = 60
+
+
+def units(text: str) -> list[tuple[int, int]]:
+    """[start, end) of the sentences of every line of `text`; overlong ones cut every 60 words
+    (the tagger reads at most 128 pieces, and unpunctuated text must still be read whole)."""
+    out, start = [], 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        for a, b in sentence_spans(body):
+            if not body[a:b].strip():
+                continue
+            words = [m.start() for m in _WORD_START_RE.finditer(body, a, b)]
+            cuts = [a] + words[MAX_UNIT_WORDS::MAX_UNIT_WORDS] + [b]
+            out.extend((start + x, start + y) for x, y in zip(cuts, cuts[1:]))
+        start += len(line)
+    return out

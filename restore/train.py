@@ -26,6 +26,7 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm import tqdm
 
 from restore.errors import RestoreError
+from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
 from restore.pairs import spin_document
 from restore.spin import NUMBER_WORDS, Spinner
@@ -150,9 +151,7 @@ def save_checkpoint(run: Path, model: torch.nn.Module, opt: torch.optim.Optimize
     save_file(tensors, str(run / "opt.tmp"))
     (run / "ckpt.tmp").replace(run / "ckpt.safetensors")
     (run / "opt.tmp").replace(run / "opt.safetensors")
-    tmp = run / "state.tmp"
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.replace(run / "state.json")
+    write_text(json.dumps(state, indent=2), str(run / "state.json"))
 
 
 def load_checkpoint(run: Path, model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict:

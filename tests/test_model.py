@@ -131,7 +131,7 @@ def test_clean_cli_text_json_diff_and_many_files(tiny_model, tmp_path):
 
 
 def test_units_cut_long_unpunctuated_text():
-    from restore.detect import MAX_UNIT_WORDS, units
+    from restore.text import MAX_UNIT_WORDS, units
 
     text = " ".join(["word"] * 200) + "\nShort line. Another one here."
     spans = units(text)
