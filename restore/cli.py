@@ -153,6 +153,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    import json
+
     from restore.train import CONFIG, REWRITER_CONFIG, train_detector, train_rewriter
 
     cfg = dict(CONFIG if args.what == "detector" else REWRITER_CONFIG)
@@ -160,6 +162,14 @@ def cmd_train(args: argparse.Namespace) -> None:
         value = getattr(args, key)
         if value is not None:
             cfg[key] = str(value) if isinstance(value, Path) else value
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or key not in cfg:
+            raise RestoreError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(cfg)}")
+        try:
+            cfg[key] = json.loads(value)
+        except json.JSONDecodeError:
+            cfg[key] = value
     (train_detector if args.what == "detector" else train_rewriter)(cfg, resume=args.resume)
 
 
@@ -233,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--device", help="cpu or cuda")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any training config entry, e.g. --set d_model=320 --set workers=12")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="BLEU/chrF of files, or restorers on a pair set")

@@ -30,7 +30,7 @@ from restore.lexicon import Lexicon, load_lexicon
 from restore.paths import DETECTOR_DIR
 from restore.spin import NUMBER_WORDS, Spinner, _lemma_and_tags
 from restore.tagger import TaggerBundle
-from restore.text import Token, match_case, replace_spans, units
+from restore.text import Token, glued, match_case, replace_spans, units
 
 DEFAULT_DIR = DETECTOR_DIR
 _DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
@@ -76,8 +76,47 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def _logits(probs: list[float]) -> np.ndarray:
+    p = np.clip(np.asarray(probs, dtype=float), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
 def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
+
+
+@dataclass
+class RatePrior:
+    """A spinner spins a whole document at one rate; clean documents have rate 0.
+
+    Word scores are calibrated at the spin rate of the calibration data (`base`). For
+    each document we estimate its own rate by EM over its words' scores (with a
+    Beta(a, b) prior, which keeps short texts near the base rate) and move every
+    word's odds by the ratio of the two rates: a clean article, whose words mostly
+    score low, loses its few mid-scoring false flags; a heavily spun one gains.
+    """
+
+    base: float
+    a: float
+    b: float
+
+    def rate(self, probs: list[float], iters: int = 50) -> float:
+        """The document's spin rate: EM over its words' (base-rate calibrated) scores."""
+        lr = _logits(probs) - _logit(self.base)
+        rate = self.a / (self.a + self.b)
+        for _ in range(iters):
+            post = 1 / (1 + np.exp(-(lr + _logit(rate))))
+            rate, prev = (self.a + post.sum()) / (self.a + self.b + len(lr)), rate
+            if abs(rate - prev) < 1e-5:
+                break
+        return float(rate)
+
+    def apply(self, probs: list[float]) -> list[float]:
+        """The words' probabilities re-weighed from the base rate to the document's rate."""
+        if not probs:
+            return []
+        shifted = _logits(probs) + _logit(self.rate(probs)) - _logit(self.base)
+        return (1 / (1 + np.exp(-shifted))).tolist()
 
 
 class Detector:
@@ -111,6 +150,8 @@ class Detector:
         form is something a spinner writes ("Successful", not "Moscow").
         """
         w = tok.text
+        if glued(text, tok):
+            return False
         if not tok.is_word:  # "1" for "one"; but not "November 6" or "Article 5"
             before = text[: tok.start].rstrip().rsplit(" ", 1)[-1]
             return w in _DIGITS and not (before[:1].isupper() and before.isalpha())
@@ -120,24 +161,24 @@ class Detector:
         return (initial and w[:1].isupper() and (w[1:].islower() or len(w) == 1)
                 and (w.lower() in self.lex.inverse or w.lower() in self.signal))
 
-    def score_sentences(self, text: str, spans: list[tuple[int, int]], with_hidden: bool = True,
-                        signals: tuple[str, ...] = tuple(FEATURES), batch_size: int = 64) -> list[list[WordScore]]:
-        """Word scores for each [start, end) sentence of `text` (batched, sorted by length)."""
-        order = sorted(range(len(spans)), key=lambda i: spans[i][1] - spans[i][0])
-        results: list[list[WordScore]] = [[] for _ in spans]
+    def score_units(self, pieces: list[str], signals: tuple[str, ...] = tuple(FEATURES),
+                    with_hidden: bool = True, batch_size: int = 64) -> list[list[WordScore]]:
+        """Raw word scores (no document prior) for each piece, offsets relative to the piece.
+
+        Pieces are sentence-sized; they are batched sorted by length (less padding)."""
+        order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
+        results: list[list[WordScore]] = [[] for _ in pieces]
         model = self.bundle.model
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
-            encs = self.bundle.encode_many([text[spans[i][0] : spans[i][1]] for i in idx])
+            encs = self.bundle.encode_many([pieces[i] for i in idx])
             with torch.inference_mode():
                 hidden = model(self.bundle.pad(encs))
                 ctx = torch.sigmoid(model.spun_logits(hidden))
             for row, (i, enc) in enumerate(zip(idx, encs)):
-                a, _ = spans[i]
-                sentence = text[spans[i][0] : spans[i][1]]
                 words = []
                 for w, tok in enumerate(enc.words):
-                    if enc.first_piece[w] < 0 or not self.eligible(sentence, tok):
+                    if enc.first_piece[w] < 0 or not self.eligible(pieces[i], tok):
                         continue
                     p_lex, unseen = self.lexicon_prob(tok.text)
                     p_ctx = float(ctx[row, enc.first_piece[w]])
@@ -146,9 +187,30 @@ class Detector:
                     f["lex_x_ctx"] = f["lex"] * f["ctx"] / 10
                     probs = {name: self._combine(name, f) for name in signals}
                     state = hidden[row, enc.first_piece[w]] if with_hidden else None
-                    words.append(WordScore(Token(tok.text, a + tok.start, a + tok.end), f, probs, state))
+                    words.append(WordScore(tok, f, probs, state))
                 results[i] = words
         return results
+
+    def score_documents(self, texts: list[str], signals: tuple[str, ...] = tuple(FEATURES),
+                        with_hidden: bool = True, prior: bool = True) -> list[list[WordScore]]:
+        """Word scores for each document, offsets into it, with the document's spin-rate prior."""
+        pieces, owner = [], []
+        for d, text in enumerate(texts):
+            for a, b in units(text):
+                pieces.append(text[a:b])
+                owner.append((d, a))
+        docs: list[list[WordScore]] = [[] for _ in texts]
+        for (d, a), words in zip(owner, self.score_units(pieces, signals, with_hidden)):
+            for ws in words:
+                ws.token = Token(ws.token.text, a + ws.token.start, a + ws.token.end)
+                docs[d].append(ws)
+        if prior and self.calibration and "prior" in self.calibration:
+            rate_prior = RatePrior(**self.calibration["prior"])
+            for words in docs:
+                for name in signals:
+                    for ws, p in zip(words, rate_prior.apply([ws.probs[name] for ws in words])):
+                        ws.probs[name] = p
+        return docs
 
     def _combine(self, name: str, f: dict[str, float]) -> float:
         if self.calibration is None:
@@ -204,15 +266,22 @@ class Detector:
         return out
 
     # -- the API -----------------------------------------------------------
+    def detect_many(self, texts: list[str], signal: str = "combined",
+                    with_candidates: bool = True) -> list[list[Span]]:
+        """Flagged spans of each document (scored in one batched pass), ordered and not overlapping."""
+        scored = self.score_documents(texts, (signal,), with_hidden=with_candidates)
+        out = []
+        for words in scored:
+            flagged = [ws for ws in words if ws.probs[signal] >= self.threshold]
+            logps = self.orig_logprobs([ws.hidden for ws in flagged]) if with_candidates else [None] * len(flagged)
+            out.append([Span(ws.token.start, ws.token.end, ws.token.text, round(ws.probs[signal], 4),
+                             self.candidates(ws.token.text, lp) if with_candidates else [])
+                        for ws, lp in zip(flagged, logps)])
+        return out
+
     def detect(self, text: str, signal: str = "combined", with_candidates: bool = True) -> list[Span]:
-        """Flagged spans of `text`, ordered and not overlapping."""
-        scored = self.score_sentences(text, units(text), with_hidden=with_candidates, signals=(signal,))
-        flagged = [ws for words in scored for ws in words if ws.probs[signal] >= self.threshold]
-        flagged.sort(key=lambda ws: ws.token.start)
-        logps = self.orig_logprobs([ws.hidden for ws in flagged]) if with_candidates else [None] * len(flagged)
-        return [Span(ws.token.start, ws.token.end, ws.token.text, round(ws.probs[signal], 4),
-                     self.candidates(ws.token.text, lp) if with_candidates else [])
-                for ws, lp in zip(flagged, logps)]
+        """Flagged spans of one document."""
+        return self.detect_many([text], signal, with_candidates)[0]
 
 
 _DETECTORS: dict[tuple[str, float], Detector] = {}
@@ -283,32 +352,29 @@ class Labelled:
     end: int
 
 
-def labelled_words(det: Detector, rows: list[dict]) -> list[Labelled]:
-    """Every eligible word of the pair rows, scored, with its gold label."""
-    text = "\n".join(r["spun"] for r in rows)
-    offsets, pos = [], 0
-    for r in rows:
-        offsets.append((pos, pos + len(r["spun"])))
-        pos += len(r["spun"]) + 1
-    scored = det.score_sentences(text, offsets)
+def labelled_words(det: Detector, rows: list[dict], prior: bool = True) -> list[Labelled]:
+    """Every eligible word of the pair rows (each row its own document), scored, with its gold label."""
+    scored = det.score_documents([r["spun"] for r in rows], prior=prior)
     out = []
-    for i, ((a, _), r, words) in enumerate(zip(offsets, rows, scored)):
-        gold = {(a + s["start"], a + s["end"]): s["orig"] for s in r["spans"]}
+    for i, (r, words) in enumerate(zip(rows, scored)):
+        gold = {(s["start"], s["end"]): s["orig"] for s in r["spans"]}
         for ws in words:
             hit = next((o for (s, e), o in gold.items() if s <= ws.token.start < e), None)
             first = next((o for (s, e), o in gold.items() if s == ws.token.start), None)
-            out.append(Labelled(ws, int(hit is not None), first, i, ws.token.start - a, ws.token.end - a))
+            out.append(Labelled(ws, int(hit is not None), first, i, ws.token.start, ws.token.end))
     return out
 
 
-def calibrate(model_dir: Path, train_docs: list[str], valid_rows: list[dict], seed: int = 0) -> dict:
-    """Write lexsignal.json.gz (from train) and calibration.json (fitted on valid pairs)."""
+def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[dict], seed: int = 0) -> dict:
+    """Write lexsignal.json.gz (counted on train_docs; None keeps the file there) and
+    calibration.json (fitted on valid pairs)."""
     lex = load_lexicon()
-    signal = count_signal(train_docs, lex, seed=seed)
-    with gzip.open(model_dir / "lexsignal.json.gz", "wt", encoding="utf-8") as f:
-        json.dump({w: list(v) for w, v in sorted(signal.items())}, f, separators=(",", ":"))
+    if train_docs is not None:
+        signal = count_signal(train_docs, lex, seed=seed)
+        with gzip.open(model_dir / "lexsignal.json.gz", "wt", encoding="utf-8") as f:
+            json.dump({w: list(v) for w, v in sorted(signal.items())}, f, separators=(",", ":"))
     det = Detector(model_dir, lexicon=lex, calibrated=False)
-    words = labelled_words(det, valid_rows)
+    words = labelled_words(det, valid_rows, prior=False)
     y = np.array([w.label for w in words], dtype=float)
     calib: dict = {}
     for name, feats in FEATURES.items():
@@ -316,6 +382,8 @@ def calibrate(model_dir: Path, train_docs: list[str], valid_rows: list[dict], se
         w = fit_logistic(x, y)
         calib[name] = {"bias": float(w[0]), "weights": [float(v) for v in w[1:]]}
     det.calibration = {**calib, "beta": 1.0}
+    calib["prior"] = det.calibration["prior"] = fit_prior(det, words, valid_rows)
+    rescore(det, words)
     flagged = [(w.ws, w.orig) for w in words if w.orig is not None]
     logps = det.orig_logprobs([ws.hidden for ws, _ in flagged])
     best = (-1.0, 1.0)
@@ -332,12 +400,55 @@ def calibrate(model_dir: Path, train_docs: list[str], valid_rows: list[dict], se
     return calib
 
 
+def rescore(det: Detector, words: list[Labelled]) -> None:
+    """Recompute every signal's probability from the features, with each row's rate prior."""
+    prior = RatePrior(**det.calibration["prior"]) if "prior" in det.calibration else None
+    by_row: dict[int, list[Labelled]] = {}
+    for w in words:
+        by_row.setdefault(w.row, []).append(w)
+    for name in FEATURES:
+        for row in by_row.values():
+            probs = [det._combine(name, w.ws.features) for w in row]
+            for w, p in zip(row, prior.apply(probs) if prior else probs):
+                w.ws.probs[name] = p
+
+
+def fit_prior(det: Detector, words: list[Labelled], rows: list[dict]) -> dict:
+    """Rate-prior parameters maximising validation F1 - 0.002 x flags per 1000 clean words.
+
+    (5 false flags per 1000 words of clean text weigh as much as 0.01 of F1.)"""
+    from restore.text import tokenize
+
+    by_row: dict[int, list[Labelled]] = {}
+    for w in words:
+        by_row.setdefault(w.row, []).append(w)
+    raw = {i: [det._combine("combined", w.ws.features) for w in ws] for i, ws in by_row.items()}
+    clean_rows = {i for i, r in enumerate(rows) if not r["spans"]}
+    clean_words = sum(len(tokenize(rows[i]["spun"])) for i in clean_rows)
+    positives = sum(w.label for w in words)
+    best: tuple[float, dict] = (-1e9, {})
+    for base in (0.2, 0.25, 0.3, 0.35):
+        for mean in (0.05, 0.1, 0.2, 0.3):
+            for strength in (2.5, 5.0, 10.0):
+                params = {"base": base, "a": mean * strength, "b": (1 - mean) * strength}
+                prior = RatePrior(**params)
+                tp = fp = flags = 0
+                for i, ws in by_row.items():
+                    for w, p in zip(ws, prior.apply(raw[i])):
+                        if p >= 0.5:
+                            tp += w.label
+                            fp += 1 - w.label
+                            flags += i in clean_rows
+                prec, rec = tp / max(tp + fp, 1), tp / max(positives, 1)
+                f1 = 2 * prec * rec / max(prec + rec, 1e-9)
+                best = max(best, (f1 - 0.002 * 1000 * flags / max(clean_words, 1), params), key=lambda t: t[0])
+    return best[1]
+
+
 def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict]) -> tuple[float, float]:
     """The edit threshold of `restore clean` with the best BLEU on validation rows."""
     from restore.evaluate import sacre_scores
 
-    for w in words:
-        w.ws.probs["combined"] = det._combine("combined", w.ws.features)
     maybe = [w for w in words if w.ws.probs["combined"] >= 0.2]
     best_cand = {id(w): (c[0].text if c else None)
                  for w, lp in zip(maybe, det.orig_logprobs([w.ws.hidden for w in maybe]))

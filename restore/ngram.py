@@ -104,5 +104,5 @@ class NoisyChannel:
                                     for tok, choice in zip(toks, best) if choice != tok.text.lower()))
 
     def __call__(self, texts: list[str]) -> list[str]:
-        return [self.restore_sentence(t) for t in texts]
+        return [replace_spans(t, ((a, b, self.restore_sentence(t[a:b])) for a, b in units(t))) for t in texts]
 

@@ -99,12 +99,14 @@ class Pipeline:
         self.rewriter = Seq2SeqRewriter(rewriter) if rewriter else CandidateRewriter()
 
     def __call__(self, text: str) -> Document:
-        doc = Document(text, spans=self.detector.detect(text, with_candidates=isinstance(self.rewriter,
-                                                                                          CandidateRewriter)))
-        return self.rewriter(doc)
+        return self.run([text])[0]
+
+    def run(self, texts: list[str]) -> list[Document]:
+        """Restore several documents; their sentences share batches, each keeps its own rate prior."""
+        with_candidates = isinstance(self.rewriter, CandidateRewriter)
+        spans = self.detector.detect_many(texts, with_candidates=with_candidates)
+        return [self.rewriter(Document(t, spans=s)) for t, s in zip(texts, spans)]
 
     def restore_texts(self, texts: list[str]) -> list[str]:
-        """The eval harness's restorer interface: one batched pass over line-free texts."""
-        if any("\n" in t or "\r" in t for t in texts):
-            return [self(t).restored() for t in texts]
-        return self("\n".join(texts)).restored().split("\n")
+        """The eval harness's restorer interface: each text is its own document."""
+        return [doc.restored() for doc in self.run(texts)]

@@ -17,7 +17,7 @@ from functools import lru_cache
 from lemminflect import getAllInflections, getAllLemmas, getInflection
 
 from restore.lexicon import Lexicon
-from restore.text import Token, match_case, replace_spans, tokenize
+from restore.text import Token, glued, match_case, replace_spans, tokenize
 
 NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
@@ -154,7 +154,7 @@ class Spinner:
                         return n, sub
         tok = tokens[i]
         word = tok.text
-        if not tok.is_word:
+        if not tok.is_word or glued(text, tok):
             return 1, None
         key = word.lower()
         if not word.islower():

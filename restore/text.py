@@ -37,6 +37,11 @@ class Token:
         return self.text.islower()
 
 
+def glued(text: str, tok: Token) -> bool:
+    """Is the token part of a larger alphanumeric string ("th" in "11th", "m" in "5m")?"""
+    return (tok.start > 0 and text[tok.start - 1].isalnum()) or (tok.end < len(text) and text[tok.end].isalnum())
+
+
 def tokenize(text: str) -> list[Token]:
     """Words and numbers of `text` with offsets; everything between is left alone."""
     return [Token(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]

@@ -58,6 +58,7 @@ CONFIG = dict(
     n_valid=1000,
     seed=0,
     device="cuda" if torch.cuda.is_available() else "cpu",
+    workers=8 if torch.cuda.is_available() else 0,  # spinning processes feeding the loop
 )
 
 
@@ -69,17 +70,40 @@ def read_docs(path: str) -> list[str]:
         return [json.loads(line)["text"] for line in f]
 
 
-def sentence_stream(docs: list[str], spinner: Spinner, seed: int, start_doc: int,
-                    clean_share: float) -> Iterator[tuple[int, dict]]:
-    """(document counter, spun sentence row) forever, documents in a seeded order per epoch."""
-    n = start_doc
-    while True:
-        epoch, k = divmod(n, len(docs))
-        order = list(range(len(docs)))
-        random.Random(seed + epoch).shuffle(order)
-        for row in spin_document(docs[order[k]], spinner, seed * 7_919 + n, "sentence", clean_share):
+class PairStream(torch.utils.data.IterableDataset):
+    """(document counter, its spun sentence rows) forever, documents in a seeded order per epoch.
+
+    With DataLoader workers (a GPU outruns one spinning process) worker w spins
+    documents w, w + W, w + 2W, ...; pairs depend only on the seed and the counter.
+    """
+
+    def __init__(self, docs: list[str], seed: int, start_doc: int, clean_share: float):
+        self.docs, self.seed, self.start_doc, self.clean_share = docs, seed, start_doc, clean_share
+
+    def __iter__(self) -> Iterator[tuple[int, list[dict]]]:
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        spinner = Spinner(load_lexicon())
+        n, order, order_epoch = self.start_doc + worker, [], -1
+        while True:
+            epoch, k = divmod(n, len(self.docs))
+            if epoch != order_epoch:
+                order, order_epoch = list(range(len(self.docs))), epoch
+                random.Random(self.seed + epoch).shuffle(order)
+            yield n, spin_document(self.docs[order[k]], spinner, self.seed * 7_919 + n, "sentence",
+                                   self.clean_share)
+            n += workers
+
+
+def sentence_stream(docs: list[str], seed: int, start_doc: int, clean_share: float,
+                    workers: int = 0) -> Iterator[tuple[int, dict]]:
+    """(document counter, spun sentence row) forever; `workers` processes spin in parallel."""
+    stream = PairStream(docs, seed, start_doc, clean_share)
+    if workers:
+        stream = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, prefetch_factor=8)
+    for n, rows in stream:
+        for row in rows:
             yield n, row
-        n += 1
 
 
 def labels_for(enc: Encoded, row: dict, orig_index: dict[str, int]) -> tuple[list[int], list[int]]:
@@ -218,7 +242,7 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
     vdocs = read_docs(cfg["valid"])
     valid_rows = [r for i, d in enumerate(vdocs[:300]) for r in spin_document(d, spinner, 10_000 + i, "sentence", 0.15)]
     valid_rows = random.Random(0).sample(valid_rows, min(cfg["n_valid"], len(valid_rows)))
-    stream = sentence_stream(docs, spinner, cfg["seed"], state["doc"], cfg["clean_share"])
+    stream = sentence_stream(docs, cfg["seed"], state["doc"], cfg["clean_share"], cfg["workers"])
 
     def step_loss(rows: list[dict], step: int) -> tuple[torch.Tensor, dict]:
         ids, pb, pt, spun_y, orig_y = (x.to(device) for x in make_batch(bundle, rows))
@@ -324,6 +348,7 @@ REWRITER_CONFIG = dict(
     n_valid=300,
     seed=0,
     device=CONFIG["device"],
+    workers=CONFIG["workers"],
 )
 
 
@@ -415,7 +440,7 @@ def train_rewriter(cfg: dict, resume: bool = False) -> None:
     vdocs = read_docs(cfg["valid"])
     valid_rows = [r for i, d in enumerate(vdocs[:200]) for r in spin_document(d, spinner, 20_000 + i, "sentence", 0.0)]
     valid_rows = [r for r in random.Random(1).sample(valid_rows, min(cfg["n_valid"], len(valid_rows)))]
-    stream = sentence_stream(docs, spinner, cfg["seed"] + 1, state["doc"], cfg["clean_share"])
+    stream = sentence_stream(docs, cfg["seed"] + 1, state["doc"], cfg["clean_share"], cfg["workers"])
 
     def step_loss(rows: list[dict], step: int) -> tuple[torch.Tensor, dict]:
         rng = random.Random(step)

@@ -28,9 +28,9 @@ def standard_test_set(path: Path):
 
 def quality(det: Detector, rows: list[dict]) -> str:
     """Token-level precision/recall/F1 over all spun words, and flags on clean sentences."""
-    words = labelled_words(det, rows)
-    clean_ids = {id(r) for r in rows if not r["spans"]}
-    clean_scores = [w.ws for w in labelled_words(det, [r for r in rows if id(r) in clean_ids])]
+    words = labelled_words(det, rows)  # each sentence is its own document
+    clean_ids = {i for i, r in enumerate(rows) if not r["spans"]}
+    clean_scores = [w.ws for w in words if w.row in clean_ids]
     gold_total = sum(sum(any(s["start"] <= t.start < s["end"] for s in r["spans"]) for t in tokenize(r["spun"]))
                      for r in rows)
     clean_words = sum(len(tokenize(r["spun"])) for r in rows if not r["spans"])

@@ -22,9 +22,12 @@ def main() -> None:
     ap.add_argument("--corpus", default="../shared/corpus/train.jsonl.gz")
     ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
     ap.add_argument("--n-valid", type=int, default=3000, help="validation sentences to fit on")
+    ap.add_argument("--keep-signal", action="store_true",
+                    help="keep the model directory's lexsignal.json.gz (it depends only on lexicon and corpus)")
     args = ap.parse_args()
     t0 = time.time()
-    calib = calibrate(args.model, read_docs(args.corpus), valid_pairs(read_docs(args.valid), args.n_valid))
+    train_docs = None if args.keep_signal else read_docs(args.corpus)
+    calib = calibrate(args.model, train_docs, valid_pairs(read_docs(args.valid), args.n_valid))
     print(json.dumps(calib, indent=2))
     print(f"calibrated in {time.time() - t0:.0f}s -> {args.model}")
 

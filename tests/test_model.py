@@ -153,3 +153,29 @@ def test_span_tokenizer_roundtrip(tiny_model):
     assert tok.parse([tok.sentinels[0]] + tok.encode(["in"])[0] + [tok.eos_id], 2) == ["in", None]
     with pytest.raises(ValueError):
         tok.source(text, [(0, 2)] * (N_SENTINELS + 1))
+
+
+def test_worker_processes_spin_the_same_pairs_as_one_process():
+    from restore.train import sentence_stream
+
+    docs = [TEXT.replace("minister", f"minister {i}") for i in range(6)]
+
+    def first(workers: int) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for n, row in sentence_stream(docs, seed=3, start_doc=4, clean_share=0.2, workers=workers):
+            if n >= 12:
+                if all(k in out for k in range(4, 12)):
+                    return out
+                continue
+            out.setdefault(n, []).append(row["spun"])
+        return out
+
+    one, two = first(0), first(2)
+    assert one == two and len(one) == 8
+
+
+def test_train_rejects_an_unknown_config_key(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "restore.cli", "train", "detector", "--set", "colour=red",
+                           "--run", str(tmp_path / "run")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("restore: error: --set 'colour=red'") and "Traceback" not in proc.stderr

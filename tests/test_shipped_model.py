@@ -55,3 +55,14 @@ def test_obvious_swaps_and_names(pipe):
     assert not set(spans) & {"Kim", "Jong", "Un", "Moscow", "KCNA", "10,000", "Tuesday"}
     assert spans["betwixt"].candidates[0].text == "between"
     assert spans["astatine"].candidates[0].text == "at"
+
+
+def test_an_unspun_article_comes_back_byte_for_byte(pipe):
+    article = "\n".join([" ".join(CLEAN[:4]), " ".join(CLEAN[4:7]), "  " + " ".join(CLEAN[7:]) + "\r\n"])
+    doc = pipe(article)
+    assert doc.edits == [] and doc.restored() == article
+
+
+def test_ordinal_suffixes_are_never_flagged(pipe):
+    text = "Officials successful the 11th gathering said the 3rd round would start connected Monday."
+    assert {"th", "rd"}.isdisjoint(s.text for s in pipe.detector.detect(text))
