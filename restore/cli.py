@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 from restore.errors import RestoreError
-from restore.io import blocks, read_text, write_text
+from restore.io import atomic_output, blocks, read_jsonl, read_text, write_text
 from restore.text import replace_spans
 
 DEFAULT_TEST = Path("data/pairs/test")
@@ -59,22 +59,70 @@ def _stream(pieces: Iterable[str], dest: str | None) -> None:
         write_text("".join(pieces), dest)
 
 
+def _inputs(files: list[str]) -> list[tuple[str, str]]:
+    """(path, output name) per input; a directory stands for the .txt files under it."""
+    out = []
+    for f in files:
+        path = Path(f)
+        if f != "-" and path.is_dir():
+            found = sorted(q for q in path.rglob("*.txt") if q.is_file())
+            if not found:
+                raise RestoreError(f"{f}: no .txt files under this directory")
+            out += [(str(q), str(q.relative_to(path))) for q in found]
+        else:
+            out.append((f, path.name if f != "-" else "stdin.txt"))
+    names = [n for _, n in out]
+    if len(set(names)) < len(names):
+        raise RestoreError("two inputs would write the same output name; clean them in separate runs")
+    return out
+
+
+def _is_jsonl(name: str) -> bool:
+    return name.endswith((".jsonl", ".jsonl.gz"))
+
+
+def _clean_jsonl(pipeline, source: str, dest: str | None, batch: int = 32) -> None:
+    """A JSON-lines corpus: each document's "text" restored, other fields kept, edits counted."""
+    import json
+
+    from tqdm import tqdm
+
+    def flush(chunk: list[dict], out) -> None:
+        for row, doc in zip(chunk, pipeline.run([r["text"] for r in chunk])):
+            row["text"], row["restore_edits"] = doc.restored(), len(doc.edits)
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    with atomic_output(dest) as out:
+        chunk: list[dict] = []
+        for row in tqdm(read_jsonl(source), desc="cleaning", unit=" docs", disable=None):
+            chunk.append(row)
+            if len(chunk) == batch:
+                flush(chunk, out)
+                chunk = []
+        flush(chunk, out)
+
+
 def cmd_clean(args: argparse.Namespace) -> None:
     import json
 
     from restore.pipeline import Pipeline
 
-    files = args.files or ["-"]
-    if len(files) > 1 and not args.out_dir:
-        raise RestoreError("several inputs need --out-dir DIR")
+    inputs = _inputs(args.files or ["-"])
+    if (len(inputs) > 1 or any(Path(f).is_dir() for f in args.files)) and not args.out_dir:
+        raise RestoreError("several inputs (or a directory) need --out-dir DIR")
     if args.out_dir and args.output:
         raise RestoreError("use -o for one input or --out-dir for several, not both")
-    texts = [(f, read_text(f)) for f in files]  # read (and check) everything before writing anything
+    corpora = [f for f, _ in inputs if _is_jsonl(f)]
+    if corpora and (len(inputs) > 1 or args.format != "text"):
+        raise RestoreError("a .jsonl corpus is cleaned on its own, with --format text")
+    texts = [] if corpora else [(f, name, read_text(f)) for f, name in inputs]  # check all before writing
     pipeline = Pipeline(_model_dir(args), threshold=args.threshold, rewriter=args.rewriter)
-    for name, text in texts:
-        dest = args.output
-        if args.out_dir:
-            dest = str(args.out_dir / (Path(name).name if name != "-" else "stdin.txt"))
+    if corpora:
+        dest = str(args.out_dir / inputs[0][1]) if args.out_dir else args.output
+        _clean_jsonl(pipeline, corpora[0], dest)
+        return
+    for name, out_name, text in texts:
+        dest = str(args.out_dir / out_name) if args.out_dir else args.output
         if args.format == "text":
             _stream((pipeline(block).restored() for block in blocks(text)), dest)
             continue
@@ -194,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--rewriter", type=Path, help="T5 span rewriter directory (default: best candidate)")
 
     p = sub.add_parser("clean", help="restore spun text (the main job)")
-    p.add_argument("files", nargs="*", help="text files, or - for stdin (default)")
+    p.add_argument("files", nargs="*", help="text files, directories (their *.txt files), a .jsonl[.gz] corpus "
+                                            'with a "text" field, or - for stdin (default)')
     p.add_argument("-o", "--output", help="write here instead of stdout (one input)")
     p.add_argument("--out-dir", type=Path, help="write each input's result here, same file name")
     p.add_argument("--format", choices=["text", "json", "diff"], default="text")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TextIO
 
 from restore.errors import RestoreError
 
 MAX_BYTES = 50_000_000
+MAX_JSONL_BYTES = 2_000_000_000
 
 
 def read_text(source: str | None, max_bytes: int = MAX_BYTES, allow_empty: bool = False) -> str:
@@ -54,10 +58,12 @@ def blocks(text: str, max_chars: int = 20_000) -> Iterator[str]:
         start = end
 
 
-def write_text(text: str, dest: str | None) -> None:
-    """Write to stdout, or atomically to a file (temp file + rename)."""
+@contextmanager
+def atomic_output(dest: str | None) -> Iterator[TextIO]:
+    """A text stream to stdout, or to a temp file renamed onto `dest` only if the block
+    succeeds (gzip when dest ends in .gz): an error leaves no half-written file."""
     if dest in (None, "-"):
-        sys.stdout.write(text)
+        yield sys.stdout
         sys.stdout.flush()
         return
     path = Path(dest)
@@ -66,9 +72,46 @@ def write_text(text: str, dest: str | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        if path.suffix == ".gz":
+            os.close(fd)
+            with gzip.open(tmp, "wt", encoding="utf-8", newline="") as f:
+                yield f
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                yield f
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text(text: str, dest: str | None) -> None:
+    """Write to stdout, or atomically to a file (temp file + rename)."""
+    with atomic_output(dest) as f:
+        f.write(text)
+
+
+def read_jsonl(source: str, max_bytes: int = MAX_JSONL_BYTES) -> Iterator[dict]:
+    """Documents of a JSON-lines corpus (optionally .gz), each an object with a "text" string."""
+    path = Path(source)
+    if not path.is_file():
+        raise RestoreError(f"{source}: no such file")
+    if path.stat().st_size > max_bytes:
+        raise RestoreError(f"{source} is larger than {max_bytes:,} bytes; split it first")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise RestoreError(f"{source} line {n}: not JSON ({e.msg})") from None
+                if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                    raise RestoreError(f'{source} line {n}: expected an object with a "text" string')
+                yield row
+    except UnicodeDecodeError:
+        raise RestoreError(f"{source} is not UTF-8 text") from None
+    except (OSError, EOFError) as e:
+        raise RestoreError(f"{source}: unreadable ({e})") from None

@@ -8,6 +8,7 @@ byte for byte.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -54,17 +55,32 @@ class CandidateRewriter:
 
 
 class Seq2SeqRewriter:
-    """The T5 span rewriter: per sentence, generate replacements for its flagged spans."""
+    """The T5 rewriter. Span mode (the design): per sentence, generate replacements for its
+    flagged spans only. Sentence mode (the plain baseline it is measured against): every
+    sentence is rewritten whole, whatever was flagged."""
 
     def __init__(self, model_dir: Path | str, batch_size: int = 32):
         from restore.model import load_rewriter
 
         self.tok, self.model = load_rewriter(Path(model_dir))
+        meta = Path(model_dir) / "restore.json"
+        self.mode = json.loads(meta.read_text()).get("train_config", {}).get("mode", "spans") \
+            if meta.is_file() else "spans"
         self.batch_size = batch_size
 
     def __call__(self, doc: Document) -> Document:
-        from restore.train import generate_replacements
+        from restore.train import generate_replacements, generate_sentences
 
+        doc.edits = []
+        if self.mode == "sentence":
+            todo = [(a, b) for a, b in units(doc.text) if doc.text[a:b].strip()]
+            for i in range(0, len(todo), self.batch_size):
+                chunk = todo[i : i + self.batch_size]
+                for (a, b), new in zip(chunk, generate_sentences(self.tok, self.model,
+                                                                 [doc.text[a:b] for a, b in chunk])):
+                    if new != doc.text[a:b] and "\n" not in new:
+                        doc.edits.append(Edit(a, b, doc.text[a:b], new, 1.0))
+            return doc
         by_unit: list[tuple[int, int, list[Span]]] = []
         spans = iter(doc.spans)
         pending = next(spans, None)
@@ -76,7 +92,6 @@ class Seq2SeqRewriter:
                 pending = next(spans, None)
             if inside:
                 by_unit.append((a, b, inside[:16]))
-        doc.edits = []
         for i in range(0, len(by_unit), self.batch_size):
             chunk = by_unit[i : i + self.batch_size]
             texts = [doc.text[a:b] for a, b, _ in chunk]

@@ -330,6 +330,7 @@ REWRITER_CONFIG = dict(
     run="runs/rewriter",
     init=None,  # any local Hugging Face seq2seq checkpoint (t5-small style) to fine-tune
     tokenizer="models/detector/tokenizer.model",  # shared with the detector
+    mode="spans",  # spans: generate only the marked spans' replacements; sentence: rewrite it whole
     d_model=256,
     n_layers=4,
     decoder_layers=2,
@@ -366,35 +367,48 @@ def infill_marks(row: dict, rng: random.Random, keep_share: float, miss_share: f
     return sorted(marks)[:N_SENTINELS]
 
 
-def rewriter_batch(tok, rows: list[dict], marks: list[list[tuple[int, int, str]]]):
-    src = [tok.source(r["spun"], [(a, b) for a, b, _ in m]) for r, m in zip(rows, marks)]
-    tgt = [tok.target([x for _, _, x in m]) for m in marks]
-    width, twidth = max(map(len, src)), max(map(len, tgt))
-    ids = torch.full((len(src), width), tok.pad_id, dtype=torch.long)
-    labels = torch.full((len(tgt), twidth), -100, dtype=torch.long)
-    for i, (s, t) in enumerate(zip(src, tgt)):
+def rewriter_batch(tok, sources: list[list[int]], targets: list[list[int]]):
+    """Padded input ids, attention mask and labels (-100 on padding)."""
+    width, twidth = max(map(len, sources)), max(map(len, targets))
+    ids = torch.full((len(sources), width), tok.pad_id, dtype=torch.long)
+    labels = torch.full((len(targets), twidth), -100, dtype=torch.long)
+    for i, (s, t) in enumerate(zip(sources, targets)):
         ids[i, : len(s)] = torch.tensor(s)
         labels[i, : len(t)] = torch.tensor(t)
     return ids, ids.ne(tok.pad_id).long(), labels
 
 
 @torch.no_grad()
-def generate_replacements(tok, model, texts: list[str], spans: list[list[tuple[int, int]]],
-                          device: str = "cpu", num_beams: int = 1) -> list[list[str | None]]:
-    """Greedy (or beam) decoding of the marked spans' replacements, batched."""
-    src = [tok.source(t, s) for t, s in zip(texts, spans)]
-    width = max(map(len, src))
-    ids = torch.full((len(src), width), tok.pad_id, dtype=torch.long)
-    for i, s in enumerate(src):
+def generate_ids(tok, model, sources: list[list[int]], max_new: int, device: str = "cpu",
+                 num_beams: int = 1) -> list[list[int]]:
+    """Greedy (or beam) decoding with transformers' generate, one padded batch."""
+    width = max(map(len, sources))
+    ids = torch.full((len(sources), width), tok.pad_id, dtype=torch.long)
+    for i, s in enumerate(sources):
         ids[i, : len(s)] = torch.tensor(s)
-    max_new = 2 + 5 * max(len(s) for s in spans)
     out = model.generate(input_ids=ids.to(device), attention_mask=ids.ne(tok.pad_id).long().to(device),
                          max_new_tokens=max_new, num_beams=num_beams, do_sample=False)
-    return [tok.parse(o.tolist(), len(s)) for o, s in zip(out, spans)]
+    return [o.tolist() for o in out]
 
 
-def validate_rewriter(tok, model, rows: list[dict], device: str) -> dict:
-    """Oracle-marked valid sentences: BLEU of the restored sentences and span accuracy."""
+def generate_replacements(tok, model, texts: list[str], spans: list[list[tuple[int, int]]],
+                          device: str = "cpu", num_beams: int = 1) -> list[list[str | None]]:
+    """Span mode: the replacement of each marked span (None where none was generated)."""
+    sources = [tok.source(t, s) for t, s in zip(texts, spans)]
+    out = generate_ids(tok, model, sources, 2 + 5 * max(len(s) for s in spans), device, num_beams)
+    return [tok.parse(o, len(s)) for o, s in zip(out, spans)]
+
+
+def generate_sentences(tok, model, texts: list[str], device: str = "cpu", num_beams: int = 1) -> list[str]:
+    """Sentence mode: each input rewritten whole."""
+    sources = [tok.source(t, []) for t in texts]
+    out = generate_ids(tok, model, sources, 8 + int(1.3 * max(map(len, sources))), device, num_beams)
+    return [tok.decode(o) for o in out]
+
+
+def validate_rewriter(tok, model, rows: list[dict], device: str, mode: str = "spans") -> dict:
+    """Valid sentences (spans mode: oracle-marked): BLEU of the restored sentences, and
+    span accuracy (spans) or exact-match rate (sentence)."""
     from restore.evaluate import sacre_scores
     from restore.model import N_SENTINELS
 
@@ -402,6 +416,12 @@ def validate_rewriter(tok, model, rows: list[dict], device: str) -> dict:
     hyps, ok, total = [], 0, 0
     for i in range(0, len(rows), 64):
         chunk = rows[i : i + 64]
+        if mode == "sentence":
+            for r, hyp in zip(chunk, generate_sentences(tok, model, [r["spun"] for r in chunk], device)):
+                hyps.append(hyp)
+                ok += hyp == r["clean"]
+                total += 1
+            continue
         spans = [[(s["start"], s["end"]) for s in r["spans"][:N_SENTINELS]] for r in chunk]
         for r, sp, reps in zip(chunk, spans, generate_replacements(tok, model, [r["spun"] for r in chunk],
                                                                     spans, device)):
@@ -411,12 +431,14 @@ def validate_rewriter(tok, model, rows: list[dict], device: str) -> dict:
                                                   for (a, b), rep in zip(sp, reps))))
     model.train()
     bleu = sacre_scores(hyps, [r["clean"] for r in rows])["BLEU"][0]
-    return {"bleu": bleu, "span_acc": ok / max(total, 1)}
+    return {"bleu": bleu, "span_acc" if mode == "spans" else "exact": ok / max(total, 1)}
 
 
 def train_rewriter(cfg: dict, resume: bool = False) -> None:
     from restore.model import SpanTokenizer, load_rewriter, new_t5, save_rewriter
 
+    if cfg["mode"] not in ("spans", "sentence"):
+        raise RestoreError(f"rewriter mode must be spans or sentence, not {cfg['mode']!r}")
     torch.manual_seed(cfg["seed"])
     device = cfg["device"]
     run, out = Path(cfg["run"]), Path(cfg["out"])
@@ -443,13 +465,19 @@ def train_rewriter(cfg: dict, resume: bool = False) -> None:
     stream = sentence_stream(docs, cfg["seed"] + 1, state["doc"], cfg["clean_share"], cfg["workers"])
 
     def step_loss(rows: list[dict], step: int) -> tuple[torch.Tensor, dict]:
-        rng = random.Random(step)
-        marks = [infill_marks(r, rng, cfg["keep_share"], cfg["miss_share"]) for r in rows]
-        ids, mask, labels = (x.to(device) for x in rewriter_batch(tok, rows, marks))
+        if cfg["mode"] == "sentence":  # the plain full-sentence rewrite, for comparison
+            sources = [tok.source(r["spun"], []) for r in rows]
+            targets = [t + [tok.eos_id] for t in tok.encode([r["clean"] for r in rows])]
+        else:
+            rng = random.Random(step)
+            marks = [infill_marks(r, rng, cfg["keep_share"], cfg["miss_share"]) for r in rows]
+            sources = [tok.source(r["spun"], [(a, b) for a, b, _ in m]) for r, m in zip(rows, marks)]
+            targets = [tok.target([x for _, _, x in m]) for m in marks]
+        ids, mask, labels = (x.to(device) for x in rewriter_batch(tok, sources, targets))
         return model(input_ids=ids, attention_mask=mask, labels=labels).loss, {}
 
     def evaluate() -> tuple[dict, float]:
-        metrics = validate_rewriter(tok, model, valid_rows, device)
+        metrics = validate_rewriter(tok, model, valid_rows, device, cfg["mode"])
         return metrics, metrics["bleu"]
 
     def export(entry: dict) -> None:

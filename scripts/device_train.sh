@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# One GPU run through the `device` tool: train a larger detector and the T5 span rewriter
-# on CUDA (bf16), and bring them back under $OUT within its limits (8 files of < 16 MB).
+# One GPU run through the `device` tool: train a larger detector and the T5 rewriter in both
+# modes (spans: the design; sentence: the full-sentence baseline) on CUDA (bf16), and bring them back under $OUT within its limits (8 files of < 16 MB).
 #
 # Prepare here, once (the device machine reaches no network and sees only the repo;
 # .device/ is git-ignored and travels by `carry`):
 #   mkdir -p .device/corpus && cp ../shared/corpus/{train,valid}.jsonl.gz .device/corpus/
 #   .venv/bin/pip download --no-deps --only-binary=:all: -d .device/whl lemminflect==0.2.3
 # Run (device tool):   command "bash scripts/device_train.sh", carry [".device"], timeout_s 600
-# Then here:           bash scripts/device_train.sh --unpack FILES_AT   # -> runs/device/{detector,rewriter}
+# Then here:           bash scripts/device_train.sh --unpack FILES_AT   # -> runs/device/{detector,rewriter-*}
 #
 # Budgets (seconds) and sizes are plain variables below; a CPU dry run of the whole
 # script: DEVICE=cpu DET_SECONDS=20 RW_SECONDS=20 OUT=/tmp/out bash scripts/device_train.sh
@@ -25,8 +25,8 @@ if [[ "${1:-}" == "--unpack" ]]; then
 fi
 
 DEVICE=${DEVICE:-cuda}
-DET_SECONDS=${DET_SECONDS:-300}
-RW_SECONDS=${RW_SECONDS:-180}
+DET_SECONDS=${DET_SECONDS:-220}
+RW_SECONDS=${RW_SECONDS:-120}  # each of the two rewriters: spans (the design) and sentence (the baseline)
 WORKERS=${WORKERS:-12}
 CORPUS=${CORPUS:-.device/corpus}
 : "${OUT:?set OUT (the device tool sets it)}"
@@ -52,14 +52,16 @@ common=(--corpus "$CORPUS/train.jsonl.gz" --valid "$CORPUS/valid.jsonl.gz" --dev
 train detector det "${common[@]}" --out "$work/detector" --run "$work/run-det" --max-minutes "$(minutes "$DET_SECONDS")" \
     --set d_model=320 --set n_layers=6 --set n_heads=8 --set d_ff=1280 --set warmup=1000 --set eval_every=2000 \
     --set n_valid=2000
-train rewriter rw "${common[@]}" --out "$work/rewriter" --run "$work/run-rw" --max-minutes "$(minutes "$RW_SECONDS")" \
-    --set eval_every=1500 --set warmup=1000
+for mode in spans sentence; do
+    train rewriter "rw-$mode" "${common[@]}" --out "$work/rewriter-$mode" --run "$work/run-rw-$mode" \
+        --max-minutes "$(minutes "$RW_SECONDS")" --set eval_every=1500 --set warmup=1000 --set mode=$mode
+    cp "$work/run-rw-$mode/log.jsonl" "$work/rewriter-$mode/train_log.jsonl"
+done
 cp "$work/run-det/log.jsonl" "$work/detector/train_log.jsonl"
-cp "$work/run-rw/log.jsonl" "$work/rewriter/train_log.jsonl"
 
 # Shards travel as files, everything small in one tar.
-for model in detector rewriter; do
+for model in detector rewriter-spans rewriter-sentence; do
     for f in "$work/$model"/*.safetensors; do mv "$f" "$OUT/${model}__$(basename "$f")"; done
 done
-tar -cf "$OUT/meta.tar" -C "$work" detector rewriter
+tar -cf "$OUT/meta.tar" -C "$work" detector rewriter-spans rewriter-sentence
 ls -l "$OUT"

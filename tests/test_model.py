@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from restore.detect import calibrate, valid_pairs
+from restore.errors import RestoreError
 from restore.pipeline import Pipeline
 from restore.train import CONFIG, train_detector
 from tests.conftest import TEXT
@@ -111,6 +112,15 @@ def test_rewriter_smoke_train_resume_init_and_pipeline(tiny_model, tmp_path):
     assert out.count("\n") == TEXT.count("\n") and "10,000" in out and "Officials" in out
     for e in doc.edits:
         assert TEXT[e.start:e.end] == e.old
+    # the plain full-sentence rewrite it is compared against: same loop, mode "sentence"
+    train_rewriter(dict(cfg, mode="sentence", out=str(tmp_path / "rws"), run=str(tmp_path / "runs"), max_steps=2,
+                        eval_every=2))
+    log = json.loads((tmp_path / "runs" / "log.jsonl").read_text().splitlines()[-1])
+    assert "exact" in log and "bleu" in log
+    doc = Pipeline(tiny_model, rewriter=tmp_path / "rws")(TEXT)
+    assert all(TEXT[e.start:e.end] == e.old and "\n" not in e.old for e in doc.edits)
+    with pytest.raises(RestoreError):
+        train_rewriter(dict(cfg, mode="words"))
 
 
 def test_clean_cli_text_json_diff_and_many_files(tiny_model, tmp_path):
@@ -179,3 +189,36 @@ def test_train_rejects_an_unknown_config_key(tmp_path):
                            "--run", str(tmp_path / "run")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.startswith("restore: error: --set 'colour=red'") and "Traceback" not in proc.stderr
+
+
+def test_clean_a_directory_and_a_jsonl_corpus(tiny_model, tmp_path):
+    src = tmp_path / "scraped"
+    (src / "b").mkdir(parents=True)
+    (src / "a.txt").write_text(TEXT, encoding="utf-8", newline="")
+    (src / "b" / "a.txt").write_text("the state met at the city\n", encoding="utf-8")
+    (src / "notes.md").write_text("not an article", encoding="utf-8")
+    base = [sys.executable, "-m", "restore.cli", "clean", "--model", str(tiny_model), "--threshold", "0"]
+    pipe = Pipeline(tiny_model, threshold=0.0)
+    p = subprocess.run(base + [str(src), "--out-dir", str(tmp_path / "out")], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert sorted(str(q.relative_to(tmp_path / "out")) for q in (tmp_path / "out").rglob("*")
+                  if q.is_file()) == ["a.txt", "b/a.txt"]
+    assert (tmp_path / "out" / "a.txt").read_bytes().decode() == pipe(TEXT).restored()
+    p = subprocess.run(base + [str(src)], capture_output=True)
+    assert p.returncode == 2 and b"--out-dir" in p.stderr
+
+    corpus, out = tmp_path / "c.jsonl.gz", tmp_path / "clean.jsonl.gz"
+    docs = [{"id": str(i), "text": TEXT if i % 2 else "the state met at the city"} for i in range(40)]
+    with gzip.open(corpus, "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(d) + "\n" for d in docs)
+    assert subprocess.run(base + [str(corpus), "-o", str(out)], capture_output=True).returncode == 0
+    with gzip.open(out, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    assert [r["id"] for r in rows] == [d["id"] for d in docs]
+    assert rows[1]["text"] == pipe(TEXT).restored() and rows[1]["restore_edits"] == len(pipe(TEXT).edits)
+
+    bad, out2 = tmp_path / "bad.jsonl", tmp_path / "bad_out.jsonl"
+    bad.write_text('{"text": "fine"}\n{"title": "no text"}\n', encoding="utf-8")
+    p = subprocess.run(base + [str(bad), "-o", str(out2)], capture_output=True)
+    assert p.returncode == 2 and b"line 2" in p.stderr and b"Traceback" not in p.stderr
+    assert not out2.exists() and not list(tmp_path.glob(".bad_out*"))
