@@ -427,8 +427,8 @@ def fit_prior(det: Detector, words: list[Labelled], rows: list[dict]) -> dict:
     clean_words = sum(len(tokenize(rows[i]["spun"])) for i in clean_rows)
     positives = sum(w.label for w in words)
     best: tuple[float, dict] = (-1e9, {})
-    for base in (0.2, 0.25, 0.3, 0.35):
-        for mean in (0.05, 0.1, 0.2, 0.3):
+    for base in (0.15, 0.2, 0.25, 0.3):
+        for mean in (0.03, 0.05, 0.1, 0.2):
             for strength in (2.5, 5.0, 10.0):
                 params = {"base": base, "a": mean * strength, "b": (1 - mean) * strength}
                 prior = RatePrior(**params)
