@@ -45,12 +45,12 @@ minutes() { $PY -c "print($1 / 60)"; }
 train() {  # what, log name, args...: the progress bar goes to the log, errors and results to stdout
     local what=$1 log=$work/$2.log; shift 2
     if ! $PY -m restore.cli train "$what" "$@" > "$log" 2>&1; then tr '\r' '\n' < "$log" | tail -30; exit 1; fi
-    tr '\r' '\n' < "$log" | grep -v "it/s\|it\]" | tail -15
+    tr '\r' '\n' < "$log" | grep -v "it/s\|s/it" | tail -15
 }
 common=(--corpus "$CORPUS/train.jsonl.gz" --valid "$CORPUS/valid.jsonl.gz" --device "$DEVICE"
         --set workers="$WORKERS" --set ckpt_minutes=100 --batch-size 256 --lr 1e-3 --max-steps 100000)
 train detector det "${common[@]}" --out "$work/detector" --run "$work/run-det" --max-minutes "$(minutes "$DET_SECONDS")" \
-    --set d_model=320 --set n_layers=6 --set n_heads=8 --set d_ff=1280 --set warmup=1000 --set eval_every=2000 \
+    --set d_model=256 --set n_layers=6 --set n_heads=8 --set d_ff=1024 --set warmup=1000 --set eval_every=2000 \
     --set n_valid=2000
 for mode in spans sentence; do
     train rewriter "rw-$mode" "${common[@]}" --out "$work/rewriter-$mode" --run "$work/run-rw-$mode" \
