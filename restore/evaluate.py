@@ -109,6 +109,16 @@ def evaluate(name: str, restorer: Restorer, pairs: Sequence[dict], batch_size: i
     )
 
 
+def median_seconds(fn: Callable[[], object], runs: int = 5) -> float:
+    """Median wall time of `runs` calls (one timing on a shared machine is noisy)."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return sorted(times)[runs // 2]
+
+
 def format_table(reports: list[Report], title: str = "") -> str:
     head = "| restorer | BLEU | chrF | exact % | swapped words restored % | changes /1000 clean words | words/s |"
     rows = [title, head, "|---|---:|---:|---:|---:|---:|---:|"] if title else [head, "|---|---:|---:|---:|---:|---:|---:|"]
