@@ -204,13 +204,19 @@ class Detector:
             for ws in words:
                 ws.token = Token(ws.token.text, a + ws.token.start, a + ws.token.end)
                 docs[d].append(ws)
-        if prior and self.calibration and "prior" in self.calibration:
-            rate_prior = RatePrior(**self.calibration["prior"])
+        if prior:
             for words in docs:
-                for name in signals:
-                    for ws, p in zip(words, rate_prior.apply([ws.probs[name] for ws in words])):
-                        ws.probs[name] = p
+                self.apply_prior(words, signals)
         return docs
+
+    def apply_prior(self, words: list[WordScore], signals: tuple[str, ...]) -> None:
+        """Move one document's word probabilities to its own spin rate (see `RatePrior`)."""
+        if not self.calibration or "prior" not in self.calibration:
+            return
+        rate_prior = RatePrior(**self.calibration["prior"])
+        for name in signals:
+            for ws, p in zip(words, rate_prior.apply([ws.probs[name] for ws in words])):
+                ws.probs[name] = p
 
     def _combine(self, name: str, f: dict[str, float]) -> float:
         if self.calibration is None:
@@ -400,17 +406,19 @@ def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[di
     return calib
 
 
-def rescore(det: Detector, words: list[Labelled]) -> None:
-    """Recompute every signal's probability from the features, with each row's rate prior."""
-    prior = RatePrior(**det.calibration["prior"]) if "prior" in det.calibration else None
+def _by_row(words: list[Labelled]) -> dict[int, list[Labelled]]:
     by_row: dict[int, list[Labelled]] = {}
     for w in words:
         by_row.setdefault(w.row, []).append(w)
-    for name in FEATURES:
-        for row in by_row.values():
-            probs = [det._combine(name, w.ws.features) for w in row]
-            for w, p in zip(row, prior.apply(probs) if prior else probs):
-                w.ws.probs[name] = p
+    return by_row
+
+
+def rescore(det: Detector, words: list[Labelled]) -> None:
+    """Recompute every signal's probability from the features, with each row's rate prior."""
+    for row in _by_row(words).values():
+        for w in row:
+            w.ws.probs = {name: det._combine(name, w.ws.features) for name in FEATURES}
+        det.apply_prior([w.ws for w in row], tuple(FEATURES))
 
 
 def fit_prior(det: Detector, words: list[Labelled], rows: list[dict]) -> dict:
@@ -419,9 +427,7 @@ def fit_prior(det: Detector, words: list[Labelled], rows: list[dict]) -> dict:
     (5 false flags per 1000 words of clean text weigh as much as 0.01 of F1.)"""
     from restore.text import tokenize
 
-    by_row: dict[int, list[Labelled]] = {}
-    for w in words:
-        by_row.setdefault(w.row, []).append(w)
+    by_row = _by_row(words)
     raw = {i: [det._combine("combined", w.ws.features) for w in ws] for i, ws in by_row.items()}
     clean_rows = {i for i, r in enumerate(rows) if not r["spans"]}
     clean_words = sum(len(tokenize(rows[i]["spun"])) for i in clean_rows)

@@ -73,7 +73,7 @@ class Seq2SeqRewriter:
 
         doc.edits = []
         if self.mode == "sentence":
-            todo = [(a, b) for a, b in units(doc.text) if doc.text[a:b].strip()]
+            todo = units(doc.text)  # every sentence, flagged or not
             for i in range(0, len(todo), self.batch_size):
                 chunk = todo[i : i + self.batch_size]
                 for (a, b), new in zip(chunk, generate_sentences(self.tok, self.model,
