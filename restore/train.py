@@ -17,7 +17,7 @@ import math
 import random
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sentencepiece as spm
 import torch
@@ -70,40 +70,51 @@ def read_docs(path: str) -> list[str]:
         return [json.loads(line)["text"] for line in f]
 
 
-class PairStream(torch.utils.data.IterableDataset):
-    """(document counter, its spun sentence rows) forever, documents in a seeded order per epoch.
+class BatchStream(torch.utils.data.IterableDataset):
+    """(last document counter, words, model batch) forever, from spun train documents in a seeded order.
 
-    With DataLoader workers (a GPU outruns one spinning process) worker w spins
-    documents w, w + W, w + 2W, ...; pairs depend only on the seed and the counter.
+    Documents are taken in blocks of about 8 batches of sentences; a block's sentences are
+    bucketed by length (less padding) and `collate(rows, rng)` turns each bucket into
+    tensors. With DataLoader workers (a GPU outruns one process) worker w builds blocks
+    w, w + W, w + 2W, ...: a block's batches depend only on the seed and its documents.
     """
 
-    def __init__(self, docs: list[str], seed: int, start_doc: int, clean_share: float):
-        self.docs, self.seed, self.start_doc, self.clean_share = docs, seed, start_doc, clean_share
+    def __init__(self, docs: list[str], seed: int, start_doc: int, clean_share: float, batch_size: int,
+                 collate: Callable[[list[dict], random.Random], tuple]):
+        self.docs, self.seed, self.clean_share = docs, seed, clean_share
+        self.batch_size, self.collate = batch_size, collate
+        self.block = max(1, batch_size // 3)  # news documents have ~25 sentences
+        self.start_block = -(-start_doc // self.block)
 
-    def __iter__(self) -> Iterator[tuple[int, list[dict]]]:
+    def __iter__(self) -> Iterator[tuple[int, int, tuple]]:
         info = torch.utils.data.get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         spinner = Spinner(load_lexicon())
-        n, order, order_epoch = self.start_doc + worker, [], -1
+        b, order, order_epoch = self.start_block + worker, [], -1
         while True:
-            epoch, k = divmod(n, len(self.docs))
-            if epoch != order_epoch:
-                order, order_epoch = list(range(len(self.docs))), epoch
-                random.Random(self.seed + epoch).shuffle(order)
-            yield n, spin_document(self.docs[order[k]], spinner, self.seed * 7_919 + n, "sentence",
-                                   self.clean_share)
-            n += workers
+            rows = []
+            for n in range(b * self.block, (b + 1) * self.block):
+                epoch, k = divmod(n, len(self.docs))
+                if epoch != order_epoch:
+                    order, order_epoch = list(range(len(self.docs))), epoch
+                    random.Random(self.seed + epoch).shuffle(order)
+                rows += spin_document(self.docs[order[k]], spinner, self.seed * 7_919 + n, "sentence",
+                                      self.clean_share)
+            rows.sort(key=lambda r: len(r["spun"]))
+            k = max(1, round(len(rows) / self.batch_size))
+            chunks = [rows[len(rows) * i // k : len(rows) * (i + 1) // k] for i in range(k)]
+            rng = random.Random(self.seed * 7_919 + b)
+            rng.shuffle(chunks)
+            for chunk in filter(None, chunks):
+                yield n, sum(len(r["spun"].split()) for r in chunk), self.collate(chunk, rng)
+            b += workers
 
 
-def sentence_stream(docs: list[str], seed: int, start_doc: int, clean_share: float,
-                    workers: int = 0) -> Iterator[tuple[int, dict]]:
-    """(document counter, spun sentence row) forever; `workers` processes spin in parallel."""
-    stream = PairStream(docs, seed, start_doc, clean_share)
-    if workers:
-        stream = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, prefetch_factor=8)
-    for n, rows in stream:
-        for row in rows:
-            yield n, row
+def batch_stream(stream: BatchStream, workers: int = 0) -> Iterator[tuple[int, int, tuple]]:
+    """The stream itself, or fed by `workers` processes in parallel."""
+    if not workers:
+        return iter(stream)
+    return iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, prefetch_factor=4))
 
 
 def labels_for(enc: Encoded, row: dict, orig_index: dict[str, int]) -> tuple[list[int], list[int]]:
@@ -242,10 +253,11 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
     vdocs = read_docs(cfg["valid"])
     valid_rows = [r for i, d in enumerate(vdocs[:300]) for r in spin_document(d, spinner, 10_000 + i, "sentence", 0.15)]
     valid_rows = random.Random(0).sample(valid_rows, min(cfg["n_valid"], len(valid_rows)))
-    stream = sentence_stream(docs, cfg["seed"], state["doc"], cfg["clean_share"], cfg["workers"])
+    stream = BatchStream(docs, cfg["seed"], state["doc"], cfg["clean_share"], cfg["batch_size"],
+                         lambda rows, rng: make_batch(bundle, rows))
 
-    def step_loss(rows: list[dict], step: int) -> tuple[torch.Tensor, dict]:
-        ids, pb, pt, spun_y, orig_y = (x.to(device) for x in make_batch(bundle, rows))
+    def step_loss(batch: tuple) -> tuple[torch.Tensor, dict]:
+        ids, pb, pt, spun_y, orig_y = (x.to(device, non_blocking=True) for x in batch)
         hidden = model(ids)[pb, pt]
         loss_spun = F.binary_cross_entropy_with_logits(model.spun_logits(hidden), spun_y)
         has = orig_y >= 0
@@ -262,41 +274,35 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
     fit(cfg, model, opt, state, stream, step_loss, evaluate, export, "train detector")
 
 
-def fit(cfg: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, state: dict, stream: Iterator,
+def fit(cfg: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, state: dict, stream: BatchStream,
         step_loss, evaluate, export, desc: str) -> None:
-    """The training loop both models share: length-bucketed batches, warmup + cosine LR,
-    validation every eval_every steps (best exported), atomic checkpoints every ckpt_minutes."""
+    """The training loop both models share: ready batches from the stream (built by
+    worker processes when cfg["workers"] > 0), warmup + cosine LR over the step or the
+    minute budget, whichever is tighter, validation every
+    eval_every steps (best exported), atomic checkpoints every ckpt_minutes."""
     run = Path(cfg["run"])
     log = (run / "log.jsonl").open("a")
     t_start, t_ckpt, minutes0, words = time.time(), time.time(), state["minutes"], 0
     on_cuda = cfg["device"] == "cuda"
     bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc=desc, dynamic_ncols=True)
-    pending: list[list[dict]] = []
+    batches = batch_stream(stream, cfg["workers"])
     while state["step"] < cfg["max_steps"]:
-        if not pending:  # 8 batches at a time, each of similar lengths (less padding)
-            pool = []
-            for n, row in stream:
-                pool.append(row)
-                if len(pool) == 8 * cfg["batch_size"]:
-                    state["doc"] = n + 1
-                    break
-            pool.sort(key=lambda r: len(r["spun"]))
-            pending = [pool[i : i + cfg["batch_size"]] for i in range(0, len(pool), cfg["batch_size"])]
-            random.Random(state["step"]).shuffle(pending)
-        rows = pending.pop()
+        n, n_words, batch = next(batches)
+        state["doc"] = n + 1
         step = state["step"]
-        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"])
-        lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / cfg["max_steps"])))
+        # the cosine follows whichever budget runs out first: steps or minutes
+        progress = min(1.0, max(step / cfg["max_steps"], state["minutes"] / cfg["max_minutes"]))
+        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"]) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         for g in opt.param_groups:
             g["lr"] = lr
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
-            loss, parts = step_loss(rows, step)
+            loss, parts = step_loss(batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         state["step"] += 1
-        words += sum(len(r["spun"].split()) for r in rows)
+        words += n_words
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", **{k: f"{v:.3f}" for k, v in parts.items()})
         minutes = minutes0 + (time.time() - t_start) / 60
@@ -462,18 +468,21 @@ def train_rewriter(cfg: dict, resume: bool = False) -> None:
     vdocs = read_docs(cfg["valid"])
     valid_rows = [r for i, d in enumerate(vdocs[:200]) for r in spin_document(d, spinner, 20_000 + i, "sentence", 0.0)]
     valid_rows = [r for r in random.Random(1).sample(valid_rows, min(cfg["n_valid"], len(valid_rows)))]
-    stream = sentence_stream(docs, cfg["seed"] + 1, state["doc"], cfg["clean_share"], cfg["workers"])
 
-    def step_loss(rows: list[dict], step: int) -> tuple[torch.Tensor, dict]:
+    def collate(rows: list[dict], rng: random.Random) -> tuple[torch.Tensor, ...]:
         if cfg["mode"] == "sentence":  # the plain full-sentence rewrite, for comparison
             sources = [tok.source(r["spun"], []) for r in rows]
             targets = [t + [tok.eos_id] for t in tok.encode([r["clean"] for r in rows])]
         else:
-            rng = random.Random(step)
             marks = [infill_marks(r, rng, cfg["keep_share"], cfg["miss_share"]) for r in rows]
             sources = [tok.source(r["spun"], [(a, b) for a, b, _ in m]) for r, m in zip(rows, marks)]
             targets = [tok.target([x for _, _, x in m]) for m in marks]
-        ids, mask, labels = (x.to(device) for x in rewriter_batch(tok, sources, targets))
+        return rewriter_batch(tok, sources, targets)
+
+    stream = BatchStream(docs, cfg["seed"] + 1, state["doc"], cfg["clean_share"], cfg["batch_size"], collate)
+
+    def step_loss(batch: tuple) -> tuple[torch.Tensor, dict]:
+        ids, mask, labels = (x.to(device, non_blocking=True) for x in batch)
         return model(input_ids=ids, attention_mask=mask, labels=labels).loss, {}
 
     def evaluate() -> tuple[dict, float]:

@@ -165,23 +165,26 @@ def test_span_tokenizer_roundtrip(tiny_model):
         tok.source(text, [(0, 2)] * (N_SENTINELS + 1))
 
 
-def test_worker_processes_spin_the_same_pairs_as_one_process():
-    from restore.train import sentence_stream
+def test_worker_processes_build_the_same_batches_as_one_process():
+    from restore.train import BatchStream, batch_stream
 
     docs = [TEXT.replace("minister", f"minister {i}") for i in range(6)]
+    stream = BatchStream(docs, seed=3, start_doc=4, clean_share=0.2, batch_size=2,
+                         collate=lambda rows, rng: ([r["spun"] for r in rows], rng.random()))
 
-    def first(workers: int) -> dict[int, list[str]]:
-        out: dict[int, list[str]] = {}
-        for n, row in sentence_stream(docs, seed=3, start_doc=4, clean_share=0.2, workers=workers):
-            if n >= 12:
-                if all(k in out for k in range(4, 12)):
+    def first(workers: int) -> dict[int, list]:
+        out: dict[int, list] = {}
+        for n, words, batch in batch_stream(stream, workers):
+            if n >= 40:
+                if all(k in out for k in range(4, 36)):
                     return out
                 continue
-            out.setdefault(n, []).append(row["spun"])
+            assert words == sum(len(s.split()) for s in batch[0])
+            out.setdefault(n, []).append(list(batch))  # DataLoader hands tuples back as lists
         return out
 
     one, two = first(0), first(2)
-    assert one == two and len(one) == 8
+    assert one == two and len(one) > 4
 
 
 def test_train_rejects_an_unknown_config_key(tmp_path):
