@@ -17,6 +17,7 @@ from restore.text import replace_spans
 
 DEFAULT_TEST = Path("data/pairs/test")
 from restore.paths import DETECTOR_DIR as DEFAULT_MODEL
+from restore.paths import LM_DIR
 
 
 def _model_dir(args: argparse.Namespace) -> Path:
@@ -116,7 +117,7 @@ def cmd_clean(args: argparse.Namespace) -> None:
     if corpora and (len(inputs) > 1 or args.format != "text"):
         raise RestoreError("a .jsonl corpus is cleaned on its own, with --format text")
     texts = [] if corpora else [(f, name, read_text(f)) for f, name in inputs]  # check all before writing
-    pipeline = Pipeline(_model_dir(args), threshold=args.threshold, rewriter=args.rewriter)
+    pipeline = Pipeline(_model_dir(args), threshold=args.threshold, rewriter=args.rewriter, lm=args.lm)
     if corpora:
         dest = str(args.out_dir / inputs[0][1]) if args.out_dir else args.output
         _clean_jsonl(pipeline, corpora[0], dest)
@@ -188,11 +189,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
         from restore.ngram import KneserNeyTrigram, NoisyChannel, corpus_sentences
 
         print(f"building the KN trigram LM from {args.corpus} ...", file=sys.stderr)
-        restorers["noisy channel (KN trigram)"] = NoisyChannel(KneserNeyTrigram(corpus_sentences(args.corpus)), lex)
+        restorers["noisy channel (KN trigram)"] = NoisyChannel(KneserNeyTrigram.build(corpus_sentences(args.corpus)), lex)
     if args.model or (args.model is None and (DEFAULT_MODEL / "config.json").is_file()):
         from restore.pipeline import Pipeline
 
-        restorers["restore (detector + candidates)"] = Pipeline(_model_dir(args), threshold=args.threshold).restore_texts
+        name = "restore (detector + candidates" + (" + LM)" if args.lm else ")")
+        restorers[name] = Pipeline(_model_dir(args), threshold=args.threshold, lm=args.lm).restore_texts
         if args.rewriter:
             restorers["restore (detector + T5 rewriter)"] = Pipeline(_model_dir(args), threshold=args.threshold,
                                                                      rewriter=args.rewriter).restore_texts
@@ -239,7 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="flag words scoring at least this (clean: default chosen on validation BLEU; "
                             "detect: 0.5, even odds)")
         if rewriter:
-            p.add_argument("--rewriter", type=Path, help="T5 span rewriter directory (default: best candidate)")
+            p.add_argument("--rewriter", type=Path, help="T5 rewriter directory (default: best candidate in context)")
+            p.add_argument("--lm", type=Path, default=LM_DIR,
+                           help="trigram LM that weighs the candidates in context (default: the shipped one)")
+            p.add_argument("--no-lm", dest="lm", action="store_const", const=None,
+                           help="take each span's best candidate alone")
 
     p = sub.add_parser("clean", help="restore spun text (the main job)")
     p.add_argument("files", nargs="*", help="text files, directories (their *.txt files), a .jsonl[.gz] corpus "

@@ -1,9 +1,11 @@
-"""The strong classical baseline: a noisy-channel restorer with a Kneser-Ney trigram LM.
+"""A Kneser-Ney trigram LM over lowercase words, and the classical noisy-channel restorer.
 
-Candidates come from the inverse thesaurus; a beam search per sentence picks the
-sequence maximising log P_LM(originals) + log P(spun word | original). It is built
-from the train split at benchmark time (nothing shipped) and lives in the eval
-harness so every report shows it next to the model.
+The LM does two jobs: it is the strong baseline's language model (built from the train
+split at benchmark time, nothing pruned), and, pruned and saved as integer arrays
+(safetensors + a word list, `scripts/build_lm.py`), the shipped pipeline's context for
+choosing among the detector's candidates. The noisy channel takes candidates from the
+inverse thesaurus for every word; a beam search per sentence picks the sequence maximising
+log P_LM(originals) + log P(spun word | original).
 """
 
 from __future__ import annotations
@@ -11,9 +13,15 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
+from typing import Iterable
 
+import torch
+from safetensors.torch import load_file, save_file
+
+from restore.errors import RestoreError
+from restore.io import write_text
 from restore.lexicon import Lexicon
 from restore.text import match_case, replace_spans, tokenize, units
 
@@ -21,42 +29,108 @@ BOS, EOS = "<s>", "</s>"
 
 
 class KneserNeyTrigram:
-    """Interpolated Kneser-Ney trigram model over lowercase word tokens (discount 0.75)."""
+    """Interpolated Kneser-Ney trigram model (absolute discount 0.75).
 
-    def __init__(self, sentences, discount: float = 0.75):
-        self.d = discount
+    N-grams are keyed by packed word ids. `min_count` > 1 drops rarer trigrams and
+    bigram continuations (and trigram contexts left empty): their mass goes to the lower
+    orders, which keeps the shipped model small at little cost in ranking power.
+    """
+
+    def __init__(self, vocab: list[str], tables: dict[str, dict[int, int]], dense: dict[str, list[int]],
+                 n_bigram_types: int, discount: float = 0.75):
+        self.vocab, self.d, self.n_bigram_types = vocab, discount, n_bigram_types
+        self.index = {w: i for i, w in enumerate(vocab)}
+        self.V = len(vocab)
+        self.c3, self.ctx3_total, self.ctx3_types, self.cc2 = (
+            tables["c3"], tables["ctx3_total"], tables["ctx3_types"], tables["cc2"])
+        self.ctx2_total, self.ctx2_types, self.cc1 = dense["ctx2_total"], dense["ctx2_types"], dense["cc1"]
+
+    @classmethod
+    def build(cls, sentences: Iterable[list[str]], min_count: int = 1, discount: float = 0.75) -> "KneserNeyTrigram":
+        index: dict[str, int] = {BOS: 0, EOS: 1}
         c3: Counter = Counter()
         for words in sentences:
-            seq = [BOS, BOS] + words + [EOS]
-            c3.update(zip(seq, seq[1:], seq[2:]))
-        self.c3 = c3
-        self.ctx3: dict = defaultdict(lambda: [0, 0])  # (u, v) -> [count, distinct w]
+            ids = [0, 0] + [index.setdefault(w, len(index)) for w in words] + [1]
+            c3.update(zip(ids, ids[1:], ids[2:]))
+        V = len(index)
+        ctx3_total: Counter = Counter()
+        ctx3_types: Counter = Counter()
         cc2: Counter = Counter()  # (v, w) -> distinct u
         for (u, v, w), c in c3.items():
-            entry = self.ctx3[(u, v)]
-            entry[0] += c
-            entry[1] += 1
-            cc2[(v, w)] += 1
-        self.cc2 = cc2
-        self.ctx2: dict = defaultdict(lambda: [0, 0])
-        cc1: Counter = Counter()
+            ctx3_total[u, v] += c
+            ctx3_types[u, v] += 1
+            cc2[v, w] += 1
+        ctx2_total, ctx2_types, cc1 = [0] * V, [0] * V, [0] * V
         for (v, w), c in cc2.items():
-            entry = self.ctx2[v]
-            entry[0] += c
-            entry[1] += 1
+            ctx2_total[v] += c
+            ctx2_types[v] += 1
             cc1[w] += 1
-        self.cc1 = cc1
-        self.n_bigram_types = len(cc2)
-        self.ctx3, self.ctx2 = dict(self.ctx3), dict(self.ctx2)
+        kept3 = {(u * V + v) * V + w: c for (u, v, w), c in c3.items() if c >= min_count}
+        contexts = {k // V for k in kept3}
+        tables = {
+            "c3": kept3,
+            "ctx3_total": {u * V + v: c for (u, v), c in ctx3_total.items() if u * V + v in contexts},
+            "ctx3_types": {u * V + v: c for (u, v), c in ctx3_types.items() if u * V + v in contexts},
+            "cc2": {v * V + w: c for (v, w), c in cc2.items() if c >= min_count},
+        }
+        dense = {"ctx2_total": ctx2_total, "ctx2_types": ctx2_types, "cc1": cc1}
+        return cls(sorted(index, key=index.get), tables, dense, len(cc2), discount)
+
+    # -- storage: safetensors integer arrays + a word list, no pickle ------------------
+    def save(self, out: Path, meta: dict | None = None) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        tensors = {}
+        for name, table in (("c3", self.c3), ("ctx3_total", self.ctx3_total), ("ctx3_types", self.ctx3_types),
+                            ("cc2", self.cc2)):
+            keys = sorted(table)
+            tensors[f"{name}.keys"] = torch.tensor(keys, dtype=torch.int64)
+            tensors[f"{name}.values"] = torch.tensor([table[k] for k in keys], dtype=torch.int32)
+        for name in ("ctx2_total", "ctx2_types", "cc1"):
+            tensors[name] = torch.tensor(getattr(self, name), dtype=torch.int32)
+        save_file(tensors, str(out / "lm.safetensors"),
+                  metadata={"discount": str(self.d), "n_bigram_types": str(self.n_bigram_types)})
+        with gzip.open(out / "vocab.txt.gz", "wt", encoding="utf-8") as f:
+            f.write("\n".join(self.vocab) + "\n")
+        write_text(json.dumps(meta or {}, indent=2) + "\n", str(out / "config.json"))
+
+    @classmethod
+    def load(cls, path: Path) -> "KneserNeyTrigram":
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not (path / "lm.safetensors").is_file():
+            raise RestoreError(f"no language model at {path}")
+        try:
+            with safe_open(str(path / "lm.safetensors"), "pt") as f:
+                meta = f.metadata()
+            t = load_file(str(path / "lm.safetensors"))
+            with gzip.open(path / "vocab.txt.gz", "rt", encoding="utf-8") as f:
+                vocab = f.read().split("\n")[:-1]
+        except (OSError, ValueError) as e:
+            raise RestoreError(f"language model at {path} is unreadable: {str(e).splitlines()[0]}") from None
+        tables = {name: dict(zip(t[f"{name}.keys"].tolist(), t[f"{name}.values"].tolist()))
+                  for name in ("c3", "ctx3_total", "ctx3_types", "cc2")}
+        dense = {name: t[name].tolist() for name in ("ctx2_total", "ctx2_types", "cc1")}
+        return cls(vocab, tables, dense, int(meta["n_bigram_types"]), float(meta["discount"]))
 
     def logprob(self, u: str, v: str, w: str) -> float:
-        d = self.d
-        p1 = (self.cc1.get(w, 0) + 0.5) / (self.n_bigram_types + 0.5 * (len(self.cc1) + 1))
-        total, types = self.ctx2.get(v, (0, 0))
-        p2 = p1 if not total else (max(self.cc2.get((v, w), 0) - d, 0) + d * types * p1) / total
-        total, types = self.ctx3.get((u, v), (0, 0))
-        p3 = p2 if not total else (max(self.c3.get((u, v, w), 0) - d, 0) + d * types * p2) / total
-        return math.log(p3)
+        """log P(w | u v); words outside the vocabulary share the unigram floor."""
+        d, V, index = self.d, self.V, self.index
+        iu, iv, iw = index.get(u, -1), index.get(v, -1), index.get(w, -1)
+        p1 = ((self.cc1[iw] if iw >= 0 else 0) + 0.5) / (self.n_bigram_types + 0.5 * V)  # V - 1 words follow others
+        if iv < 0 or not self.ctx2_total[iv]:
+            return math.log(p1)
+        total = self.ctx2_total[iv]
+        c2 = self.cc2.get(iv * V + iw, 0) if iw >= 0 else 0
+        p2 = (max(c2 - d, 0) + d * self.ctx2_types[iv] * p1) / total
+        if iu < 0:
+            return math.log(p2)
+        ctx = iu * V + iv
+        total = self.ctx3_total.get(ctx, 0)
+        if not total:
+            return math.log(p2)
+        c3 = self.c3.get(ctx * V + iw, 0) if iw >= 0 else 0
+        return math.log((max(c3 - d, 0) + d * self.ctx3_types[ctx] * p2) / total)
 
 
 def corpus_sentences(path: Path):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from restore.detect import DEFAULT_DIR, Detector, Span
-from restore.text import match_case, replace_spans, units
+from restore.ngram import BOS, EOS, KneserNeyTrigram
+from restore.paths import LM_DIR
+from restore.text import match_case, replace_spans, tokenize, units
 
 
 @dataclass
@@ -46,12 +49,67 @@ class Document:
 
 
 class CandidateRewriter:
-    """Replace each flagged span by its best candidate original (capitalisation kept)."""
+    """Replace flagged spans by candidate originals, keeping the capitalisation.
+
+    Without a language model each span takes its best candidate. With one, the flagged
+    spans of each sentence are decided together, each kept or given one of its candidates,
+    by a beam search over
+        lm · log P_LM(sentence) + spun · log P(spun or not) + candidate · log P(candidate),
+    so "North Korean person Kim" reads "leader" where the lexicon alone says "have", and a
+    clean word the detector doubted stays when the sentence reads better with it.
+    """
+
+    def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None):
+        self.lm = lm
+        self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "beam": 8, **(weights or {})}
 
     def __call__(self, doc: Document) -> Document:
-        doc.edits = [Edit(s.start, s.end, s.text, s.candidates[0].text, s.score)
-                     for s in doc.spans if s.candidates]
+        if self.lm is None:
+            doc.edits = [Edit(s.start, s.end, s.text, s.candidates[0].text, s.score)
+                         for s in doc.spans if s.candidates]
+            return doc
+        doc.edits = []
+        pending = [s for s in doc.spans if s.candidates]
+        for a, b in units(doc.text):
+            inside = [s for s in pending if a <= s.start < b]
+            if inside:
+                doc.edits += self._choose(doc.text, a, b, inside)
         return doc
+
+    def _choose(self, text: str, a: int, b: int, spans: list[Span]) -> list[Edit]:
+        lm, w = self.lm, self.w
+        # the sentence as a list of choices: a fixed word, or a span kept or replaced
+        items: list[list[tuple[str, float, Span | None, str | None]]] = []
+        spans = sorted(spans, key=lambda s: s.start)
+        k = 0
+        for tok in tokenize(text[a:b]):
+            start = a + tok.start
+            while k < len(spans) and spans[k].end <= start:
+                k += 1
+            span = spans[k] if k < len(spans) and spans[k].start <= start < spans[k].end else None
+            if span is None:
+                items.append([(tok.text.lower(), 0.0, None, None)])
+            elif start == span.start:
+                p = min(max(span.score, 1e-4), 1 - 1e-4)
+                items.append([(span.text.lower(), w["spun"] * math.log(1 - p), span, None)] + [
+                    (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6)),
+                     span, c.text) for c in span.candidates])
+        # beam entries: (score, last two LM words, replacement chosen per item: None = keep)
+        beams: list[tuple[float, tuple[str, str], tuple]] = [(0.0, (BOS, BOS), ())]
+        for options in items:
+            nxt = []
+            for score, hist, chosen in beams:
+                for words, cost, _, new in options:
+                    s, h = score + cost, hist
+                    for word in words.split():
+                        s += w["lm"] * lm.logprob(h[0], h[1], word)
+                        h = (h[1], word)
+                    nxt.append((s, h, chosen + (new,)))
+            nxt.sort(key=lambda x: -x[0])
+            beams = nxt[: w["beam"]]
+        best = max(beams, key=lambda x: x[0] + w["lm"] * lm.logprob(x[1][0], x[1][1], EOS))[2]
+        return [Edit(options[0][2].start, options[0][2].end, options[0][2].text, new, options[0][2].score)
+                for options, new in zip(items, best) if new is not None]
 
 
 class Seq2SeqRewriter:
@@ -106,12 +164,20 @@ class Seq2SeqRewriter:
 
 class Pipeline:
     def __init__(self, model_dir: Path | str = DEFAULT_DIR, threshold: float | None = None,
-                 rewriter: Path | str | None = None):
-        """threshold None: the edit threshold chosen on validation BLEU at calibration."""
+                 rewriter: Path | str | None = None, lm: Path | str | None = LM_DIR):
+        """threshold None: the language model's tuned one, or without it (lm=None) the edit
+        threshold chosen on validation BLEU at calibration. rewriter: a T5 directory."""
         self.detector = Detector(model_dir)
-        self.detector.threshold = threshold if threshold is not None else (
-            self.detector.calibration.get("clean_threshold", 0.5))
-        self.rewriter = Seq2SeqRewriter(rewriter) if rewriter else CandidateRewriter()
+        default = self.detector.calibration.get("clean_threshold", 0.5)
+        if rewriter:
+            self.rewriter = Seq2SeqRewriter(rewriter)
+        elif lm:
+            config = json.loads((Path(lm) / "config.json").read_text()) if (Path(lm) / "config.json").is_file() else {}
+            self.rewriter = CandidateRewriter(KneserNeyTrigram.load(Path(lm)), config.get("rewrite"))
+            default = config.get("min_score", default)
+        else:
+            self.rewriter = CandidateRewriter()
+        self.detector.threshold = threshold if threshold is not None else default
 
     def __call__(self, text: str) -> Document:
         return self.run([text])[0]

@@ -57,7 +57,7 @@ def main() -> None:
     if not args.no_strong:
         from restore.ngram import KneserNeyTrigram, NoisyChannel, corpus_sentences
 
-        restorers["noisy channel (KN trigram)"] = NoisyChannel(KneserNeyTrigram(corpus_sentences(args.corpus)), lex)
+        restorers["noisy channel (KN trigram)"] = NoisyChannel(KneserNeyTrigram.build(corpus_sentences(args.corpus)), lex)
     restorers["restore: detector + candidates"] = pipe.restore_texts
     reports = [evaluate(name, fn, rows) for name, fn in restorers.items()]
     print("## Restoration, standard test set (2000 sentences)\n")

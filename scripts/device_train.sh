@@ -9,6 +9,8 @@
 #   .venv/bin/pip download --no-deps --only-binary=:all: -d .device/whl lemminflect==0.2.3
 # Run (device tool):   command "bash scripts/device_train.sh", carry [".device"], timeout_s 600
 # Then here:           bash scripts/device_train.sh --unpack FILES_AT   # -> runs/device/{detector,rewriter-*}
+# A second, shorter run continuing the detector alone (carry its directory too):
+#   MODELS=detector DET_INIT=runs/det-gpu DET_LR=3e-4 DET_WORKERS=12 SECONDS_BUDGET=150 DEADLINE=200 bash scripts/device_train.sh
 #
 # Budgets (seconds) are plain variables below; a CPU dry run of the whole script:
 #   DEVICE=cpu SECONDS_BUDGET=20 DEADLINE=200 CORPUS=../shared/corpus OUT=/tmp/out PY=.venv/bin/python bash scripts/device_train.sh
@@ -29,6 +31,8 @@ DEVICE=${DEVICE:-cuda}
 SECONDS_BUDGET=${SECONDS_BUDGET:-420}  # each of the three trainings, run side by side
 DEADLINE=${DEADLINE:-530}              # whatever is exported by then is packed (device call limit: 600)
 CORPUS=${CORPUS:-.device/corpus}
+MODELS=${MODELS:-detector rewriter-spans rewriter-sentence}  # which of the three to train
+DET_INIT=${DET_INIT:-models/detector} DET_LR=${DET_LR:-6e-4} DET_WORKERS=${DET_WORKERS:-5}
 : "${OUT:?set OUT (the device tool sets it)}"
 work=/tmp/restore-device && rm -rf "$work" && mkdir -p "$work"
 
@@ -52,10 +56,13 @@ train() {  # what, name, workers, args...: log to $work/name.log, model to $work
         "$@" > "$work/$name.log" 2>&1 || echo "$name: training failed or stopped at the deadline"
 }
 pids=()
-train detector detector 5 --init models/detector --lr 6e-4 --set warmup=500 --set eval_every=1500 \
-    --set n_valid=2000 &
-pids+=($!)
+if [[ " $MODELS " == *" detector "* ]]; then
+    train detector detector "$DET_WORKERS" --init "$DET_INIT" --lr "$DET_LR" --set warmup=500 --set eval_every=1000 \
+        --set n_valid=2000 &
+    pids+=($!)
+fi
 for mode in spans sentence; do
+    [[ " $MODELS " == *" rewriter-$mode "* ]] || continue
     train rewriter "rewriter-$mode" 4 --lr 1e-3 --set warmup=1000 --set eval_every=1500 --set mode=$mode &
     pids+=($!)
 done
@@ -63,7 +70,7 @@ wait "${pids[@]}"
 
 # Shards travel as files, everything small (configs, tokenizers, logs) in one tar.
 models=()
-for name in detector rewriter-spans rewriter-sentence; do
+for name in $MODELS; do
     echo "== $name"; tr '\r' '\n' < "$work/$name.log" | grep -v "it/s\|s/it" | tail -12 || true
     compgen -G "$work/$name/*.safetensors" > /dev/null || continue
     cp "$work/run-$name/log.jsonl" "$work/$name/train_log.jsonl" || true

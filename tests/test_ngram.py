@@ -1,0 +1,59 @@
+"""The trigram LM (build, prune, save/load) and the LM-weighed candidate rewriter."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from restore.detect import Candidate, Span
+from restore.ngram import KneserNeyTrigram
+from restore.pipeline import CandidateRewriter, Document
+
+SENTENCES = [s.split() for s in [
+    "the north korean leader met the minister on tuesday",
+    "the leader of the party met the minister",
+    "the minister met the leader in the capital",
+    "talks took place in the capital on tuesday",
+    "we have a plan for the capital",
+] * 3 + ["the minister said the capital had one plan"]]
+
+
+def test_lm_prefers_seen_text_and_sums_to_one_over_the_vocabulary():
+    lm = KneserNeyTrigram.build(SENTENCES)
+    assert lm.logprob("korean", "leader", "met") > lm.logprob("korean", "have", "met")
+    words = lm.vocab[1:]  # every word that can follow (not <s>)
+    assert math.isclose(sum(math.exp(lm.logprob("the", "minister", w)) for w in words), 1.0, rel_tol=0.02)
+
+
+def test_lm_save_load_round_trip_and_pruning(tmp_path):
+    full = KneserNeyTrigram.build(SENTENCES)
+    pruned = KneserNeyTrigram.build(SENTENCES, min_count=2)
+    assert len(pruned.c3) < len(full.c3) and len(pruned.cc2) < len(full.cc2)
+    pruned.save(tmp_path / "lm", {"min_count": 2})
+    loaded = KneserNeyTrigram.load(tmp_path / "lm")
+    for u, v, w in [("the", "north", "korean"), ("minister", "said", "the"), ("zebra", "the", "capital"),
+                    ("the", "capital", "unseen-word")]:
+        assert loaded.logprob(u, v, w) == pytest.approx(pruned.logprob(u, v, w), abs=1e-12)
+    assert not list((tmp_path / "lm").glob("*.pkl"))
+
+
+def test_lm_rewriter_chooses_in_context_and_keeps_clean_words():
+    lm = KneserNeyTrigram.build(SENTENCES)
+    text = "The north Korean person met the minister in the capital."
+    a, b = text.index("person"), text.index("capital")
+    person = Span(a, a + 6, "person", 0.9, [Candidate("have", 0.6), Candidate("leader", 0.4)])
+    capital = Span(b, b + 7, "capital", 0.55, [Candidate("plan", 0.9)])
+    spans = [person, capital]
+    plain = CandidateRewriter()(Document(text, spans=spans)).restored()
+    assert plain == "The north Korean have met the minister in the plan."
+    doc = CandidateRewriter(lm)(Document(text, spans=spans))
+    assert doc.restored() == "The north Korean leader met the minister in the capital."
+    assert [(e.start, e.end, e.old, e.new) for e in doc.edits] == [(a, a + 6, "person", "leader")]
+
+
+def test_missing_lm_is_a_clear_error(tmp_path):
+    from restore.errors import RestoreError
+
+    with pytest.raises(RestoreError, match="no language model"):
+        KneserNeyTrigram.load(tmp_path)
