@@ -13,6 +13,7 @@ local Hugging Face seq2seq checkpoint with its own tokenizer (t5-small style, wh
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -121,8 +122,8 @@ def load_rewriter(path: Path) -> tuple[SpanTokenizer, T5ForConditionalGeneration
 
 def save_rewriter(model: T5ForConditionalGeneration, tok: SpanTokenizer, out: Path, meta: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    model.to(torch.float16).save_pretrained(str(out), max_shard_size="15MB")
-    model.to(torch.float32)
+    # a float16 copy: the model being trained keeps its float32 weights
+    copy.deepcopy(model).to(torch.float16).save_pretrained(str(out), max_shard_size="15MB")
     if tok.sp is not None:
         (out / "tokenizer.model").write_bytes(tok.sp.serialized_model_proto())
     else:

@@ -54,14 +54,15 @@ class CandidateRewriter:
     Without a language model each span takes its best candidate. With one, the flagged
     spans of each sentence are decided together, each kept or given one of its candidates,
     by a beam search over
-        lm · log P_LM(sentence) + spun · log P(spun or not) + candidate · log P(candidate),
+        lm · log P_LM(sentence) + spun · log P(spun or not) + candidate · log P(candidate)
+    (+ keep, a bonus for leaving a span as it is),
     so "North Korean person Kim" reads "leader" where the lexicon alone says "have", and a
     clean word the detector doubted stays when the sentence reads better with it.
     """
 
     def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None):
         self.lm = lm
-        self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "beam": 8, **(weights or {})}
+        self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "beam": 8, **(weights or {})}
 
     def __call__(self, doc: Document) -> Document:
         if self.lm is None:
@@ -91,7 +92,7 @@ class CandidateRewriter:
                 items.append([(tok.text.lower(), 0.0, None, None)])
             elif start == span.start:
                 p = min(max(span.score, 1e-4), 1 - 1e-4)
-                items.append([(span.text.lower(), w["spun"] * math.log(1 - p), span, None)] + [
+                items.append([(span.text.lower(), w["spun"] * math.log(1 - p) + w["keep"], span, None)] + [
                     (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6)),
                      span, c.text) for c in span.candidates])
         # beam entries: (score, last two LM words, replacement chosen per item: None = keep)

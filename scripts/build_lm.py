@@ -22,7 +22,8 @@ from restore.paths import LM_DIR
 from restore.pipeline import Pipeline
 from restore.train import read_docs
 
-GRID = {"min_score": [0.5, 0.6, 0.7], "lm": [1.0, 1.5], "spun": [1.0], "candidate": [0.5, 1.0]}
+# an earlier, wider grid (lm 1.0/1.5, candidate 0.5/1.0, spun 1-3, 10 candidates) never beat these
+GRID = {"min_score": [0.5, 0.6, 0.7], "keep": [0.0, 1.0, 2.0], "lm": [1.0], "spun": [1.0], "candidate": [1.0]}
 
 
 def main() -> None:
