@@ -106,6 +106,9 @@ def new_t5(tok: SpanTokenizer, d_model: int = 256, layers: int = 4, decoder_laye
 
 def load_rewriter(path: Path) -> tuple[SpanTokenizer, T5ForConditionalGeneration]:
     """Our own model (tokenizer.model + HF config/safetensors) or any local HF seq2seq checkpoint."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # no loading bar in the CLI's stderr
     path = Path(path)
     if not (path / "config.json").is_file():
         raise RestoreError(f"no rewriter model at {path}")

@@ -4,8 +4,9 @@
     python scripts/bench_restore.py --no-strong     # skip the slow classical baseline
 
 Restorers: identity, naive reversal, noisy channel (KN trigram LM from the train
-split + inverse thesaurus, beam 8), and restore's pipeline (detector + candidates),
-on the standard test set (sentences) and on whole spun test articles.
+split + inverse thesaurus, beam 8), and restore's pipeline (detector + candidates chosen
+in context by the shipped pruned LM; and without it), on the standard test set
+(sentences) and on whole spun test articles.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def main() -> None:
         from restore.ngram import KneserNeyTrigram, NoisyChannel, corpus_sentences
 
         restorers["noisy channel (KN trigram)"] = NoisyChannel(KneserNeyTrigram.build(corpus_sentences(args.corpus)), lex)
-    restorers["restore: detector + candidates"] = pipe.restore_texts
+    restorers["restore without the LM (--no-lm)"] = Pipeline(args.model, lm=None).restore_texts
+    restorers["restore: detector + candidates + LM"] = pipe.restore_texts
     reports = [evaluate(name, fn, rows) for name, fn in restorers.items()]
     print("## Restoration, standard test set (2000 sentences)\n")
     print(format_table(reports))

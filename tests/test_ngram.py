@@ -57,3 +57,16 @@ def test_missing_lm_is_a_clear_error(tmp_path):
 
     with pytest.raises(RestoreError, match="no language model"):
         KneserNeyTrigram.load(tmp_path)
+
+
+def test_clean_with_a_missing_lm_is_a_one_line_error(tmp_path):
+    import subprocess
+    import sys
+
+    src = tmp_path / "a.txt"
+    src.write_text("We met successful the city.\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    proc = subprocess.run([sys.executable, "-m", "restore.cli", "clean", str(src), "-o", str(out),
+                           "--lm", str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr.startswith("restore: error: no language model at") and proc.stderr.count("\n") == 1
