@@ -132,7 +132,10 @@ class Detector:
         calib = model_dir / "calibration.json"
         if calibrated and not calib.is_file():
             raise RestoreError(f"{calib} missing: run scripts/calibrate_detector.py")
-        self.calibration = json.loads(calib.read_text()) if calibrated else None
+        try:
+            self.calibration = json.loads(calib.read_text(encoding="utf-8")) if calibrated else None
+        except (OSError, ValueError) as e:
+            raise RestoreError(f"{calib} is unreadable: {e}") from None
 
     # -- evidence ----------------------------------------------------------
     def lexicon_prob(self, word: str) -> tuple[float, bool]:
@@ -305,8 +308,11 @@ def detect(text: str, model_dir: Path | str = DEFAULT_DIR, threshold: float = 0.
 def load_signal(path: Path) -> dict[str, tuple[int, int]]:
     if not path.is_file():
         raise RestoreError(f"{path} missing: run scripts/calibrate_detector.py")
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return {w: (s, n) for w, (s, n) in json.load(f).items()}
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return {w: (s, n) for w, (s, n) in json.load(f).items()}
+    except (OSError, ValueError, TypeError) as e:
+        raise RestoreError(f"{path} is unreadable: {str(e).splitlines()[0]}") from None
 
 
 def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> dict[str, tuple[int, int]]:

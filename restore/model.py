@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 import torch
+from safetensors import SafetensorError
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, T5Config, T5ForConditionalGeneration
 
 from restore.errors import RestoreError
@@ -118,7 +119,7 @@ def load_rewriter(path: Path) -> tuple[SpanTokenizer, T5ForConditionalGeneration
         else:
             tok = SpanTokenizer(hf=AutoTokenizer.from_pretrained(str(path)))
         model = AutoModelForSeq2SeqLM.from_pretrained(str(path), use_safetensors=True, dtype=torch.float32)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, SafetensorError) as e:
         raise RestoreError(f"rewriter at {path} is unreadable: {str(e).splitlines()[0]}") from None
     return tok, model.eval()
 

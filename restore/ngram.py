@@ -102,16 +102,20 @@ class KneserNeyTrigram:
             raise RestoreError(f"no language model at {path}")
         try:
             with safe_open(str(path / "lm.safetensors"), "pt") as f:
-                meta = f.metadata()
+                meta = f.metadata() or {}
             t = load_file(str(path / "lm.safetensors"))
             with gzip.open(path / "vocab.txt.gz", "rt", encoding="utf-8") as f:
                 vocab = f.read().split("\n")[:-1]
-        except (OSError, ValueError) as e:
-            raise RestoreError(f"language model at {path} is unreadable: {str(e).splitlines()[0]}") from None
-        tables = {name: dict(zip(t[f"{name}.keys"].tolist(), t[f"{name}.values"].tolist()))
-                  for name in ("c3", "ctx3_total", "ctx3_types", "cc2")}
-        dense = {name: t[name].tolist() for name in ("ctx2_total", "ctx2_types", "cc1")}
-        return cls(vocab, tables, dense, int(meta["n_bigram_types"]), float(meta["discount"]))
+            tables = {name: dict(zip(t[f"{name}.keys"].tolist(), t[f"{name}.values"].tolist()))
+                      for name in ("c3", "ctx3_total", "ctx3_types", "cc2")}
+            dense = {name: t[name].tolist() for name in ("ctx2_total", "ctx2_types", "cc1")}
+            n_bigram_types, discount = int(meta["n_bigram_types"]), float(meta["discount"])
+        except Exception as e:  # noqa: BLE001 - any broken file (safetensors raises its own type)
+            first = (str(e).splitlines() or [type(e).__name__])[0]
+            raise RestoreError(f"language model at {path} is unreadable: {first}") from None
+        if any(len(v) != len(vocab) for v in dense.values()):
+            raise RestoreError(f"language model at {path} is unreadable: vocab.txt.gz does not match lm.safetensors")
+        return cls(vocab, tables, dense, n_bigram_types, discount)
 
     def logprob(self, u: str, v: str, w: str) -> float:
         """log P(w | u v); words outside the vocabulary share the unigram floor."""

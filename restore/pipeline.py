@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from restore.detect import DEFAULT_DIR, Detector, Span
+from restore.errors import RestoreError
 from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import LM_DIR
 from restore.text import match_case, replace_spans, tokenize, units
@@ -173,8 +174,12 @@ class Pipeline:
         if rewriter:
             self.rewriter = Seq2SeqRewriter(rewriter)
         elif lm:
-            config = json.loads((Path(lm) / "config.json").read_text()) if (Path(lm) / "config.json").is_file() else {}
-            self.rewriter = CandidateRewriter(KneserNeyTrigram.load(Path(lm)), config.get("rewrite"))
+            model = KneserNeyTrigram.load(Path(lm))
+            try:
+                config = json.loads((Path(lm) / "config.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                raise RestoreError(f"language model at {lm} has no readable config.json: {e}") from None
+            self.rewriter = CandidateRewriter(model, config.get("rewrite"))
             default = config.get("min_score", default)
         else:
             self.rewriter = CandidateRewriter()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -153,7 +154,7 @@ class TaggerBundle:
             model = Tagger(TaggerConfig(**cfg["model"]))
             state = {k: v.float() for k, v in load_sharded(path).items()}
             model.load_state_dict(state)
-        except (OSError, ValueError, KeyError, RuntimeError) as e:
+        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as e:
             raise RestoreError(f"model at {path} is unreadable: {str(e).splitlines()[0]}") from None
         model.eval()
         return cls(sp, originals, model), cfg

@@ -73,6 +73,19 @@ def test_empty_input_and_missing_model(tiny_model, tmp_path):
     assert p.returncode == 2 and b"no model" in p.stderr and b"Traceback" not in p.stderr
 
 
+@pytest.mark.parametrize("broken", ["model-00001.safetensors", "calibration.json", "lexsignal.json.gz"])
+def test_a_corrupt_model_file_is_a_one_line_error(tiny_model, tmp_path, broken):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    (model / broken).write_bytes(b"\x00garbage{" * 20)
+    p = subprocess.run([sys.executable, "-m", "restore.cli", "clean", "--model", str(model)],
+                       input=b"we met successful the city", capture_output=True)
+    assert p.returncode == 2 and b"unreadable" in p.stderr and b"Traceback" not in p.stderr
+    assert p.stderr.count(b"\n") == 1 and p.stdout == b""
+
+
 def test_pipeline_only_touches_flagged_spans(tiny_model):
     pipe = Pipeline(tiny_model, threshold=0.0)
     doc = pipe(TEXT)

@@ -70,3 +70,15 @@ def test_clean_with_a_missing_lm_is_a_one_line_error(tmp_path):
                            "--lm", str(tmp_path / "nowhere")], capture_output=True, text=True)
     assert proc.returncode == 2 and not out.exists()
     assert proc.stderr.startswith("restore: error: no language model at") and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("broken", ["lm.safetensors", "vocab.txt.gz", "config.json"])
+def test_a_corrupt_lm_file_is_a_clear_error(tmp_path, broken):
+    from restore.errors import RestoreError
+    from restore.paths import DETECTOR_DIR
+    from restore.pipeline import Pipeline
+
+    KneserNeyTrigram.build(SENTENCES).save(tmp_path / "lm", {"rewrite": {}})
+    (tmp_path / "lm" / broken).write_bytes(b"\x1f\x8bgarbage" if broken.endswith(".gz") else b"{garbage")
+    with pytest.raises(RestoreError, match="language model at .* (is unreadable|has no readable config)"):
+        Pipeline(DETECTOR_DIR, lm=tmp_path / "lm")
