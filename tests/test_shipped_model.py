@@ -66,3 +66,22 @@ def test_an_unspun_article_comes_back_byte_for_byte(pipe):
 def test_ordinal_suffixes_are_never_flagged(pipe):
     text = "Officials successful the 11th gathering said the 3rd round would start connected Monday."
     assert {"th", "rd"}.isdisjoint(s.text for s in pipe.detector.detect(text))
+
+
+@pytest.mark.parametrize("name", ["rewriter-spans", "rewriter-sentence"])
+def test_shipped_t5_rewriters_load_and_span_mode_copies_unflagged_text(name):
+    from restore.paths import MODELS_DIR
+
+    path = MODELS_DIR / name
+    if not (path / "config.json").is_file():
+        pytest.skip(f"no {name} shipped")
+    t5 = Pipeline(rewriter=path)
+    assert t5.rewriter.mode == name.split("-")[1]
+    text = "North Korean person Kim met officials successful Moscow betwixt talks, KCNA said."
+    doc = t5(text)
+    if t5.rewriter.mode == "spans":  # outside the flagged spans, the text is copied by construction
+        assert {(e.start, e.end) for e in doc.edits} <= {(s.start, s.end) for s in doc.spans}
+        for kept in ("North Korean", "Kim", "Moscow", "KCNA said."):
+            assert kept in doc.restored()
+    else:
+        assert isinstance(doc.restored(), str) and "\n" not in doc.restored()
