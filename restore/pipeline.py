@@ -56,9 +56,9 @@ class CandidateRewriter:
     spans of each sentence are decided together, each kept or given one of its candidates,
     by a beam search over
         lm · log P_LM(sentence) + spun · log P(spun or not) + candidate · log P(candidate)
-    (+ keep, a bonus for leaving a span as it is),
-    so "North Korean person Kim" reads "leader" where the lexicon alone says "have", and a
-    clean word the detector doubted stays when the sentence reads better with it.
+    (+ keep, a bonus for leaving a span as it is), so a candidate that fits the
+    neighbouring words can win over a higher-scored one that does not, and a clean word
+    the detector doubted stays when the sentence reads better with it.
     """
 
     def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None):
@@ -80,8 +80,8 @@ class CandidateRewriter:
 
     def _choose(self, text: str, a: int, b: int, spans: list[Span]) -> list[Edit]:
         lm, w = self.lm, self.w
-        # the sentence as a list of choices: a fixed word, or a span kept or replaced
-        items: list[list[tuple[str, float, Span | None, str | None]]] = []
+        # the sentence as choices: a fixed word (span None), or a span kept (new None) or replaced
+        items: list[tuple[Span | None, list[tuple[str, float, str | None]]]] = []
         spans = sorted(spans, key=lambda s: s.start)
         k = 0
         for tok in tokenize(text[a:b]):
@@ -90,18 +90,19 @@ class CandidateRewriter:
                 k += 1
             span = spans[k] if k < len(spans) and spans[k].start <= start < spans[k].end else None
             if span is None:
-                items.append([(tok.text.lower(), 0.0, None, None)])
-            elif start == span.start:
+                items.append((None, [(tok.text.lower(), 0.0, None)]))
+            elif start == span.start:  # later tokens of a multiword span belong to its choice
                 p = min(max(span.score, 1e-4), 1 - 1e-4)
-                items.append([(span.text.lower(), w["spun"] * math.log(1 - p) + w["keep"], span, None)] + [
-                    (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6)),
-                     span, c.text) for c in span.candidates])
-        # beam entries: (score, last two LM words, replacement chosen per item: None = keep)
+                keep = (span.text.lower(), w["spun"] * math.log(1 - p) + w["keep"], None)
+                items.append((span, [keep] + [
+                    (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6)), c.text)
+                    for c in span.candidates]))
+        # beam entries: (score, last two LM words, choice per item)
         beams: list[tuple[float, tuple[str, str], tuple]] = [(0.0, (BOS, BOS), ())]
-        for options in items:
+        for _, options in items:
             nxt = []
             for score, hist, chosen in beams:
-                for words, cost, _, new in options:
+                for words, cost, new in options:
                     s, h = score + cost, hist
                     for word in words.split():
                         s += w["lm"] * lm.logprob(h[0], h[1], word)
@@ -110,8 +111,8 @@ class CandidateRewriter:
             nxt.sort(key=lambda x: -x[0])
             beams = nxt[: w["beam"]]
         best = max(beams, key=lambda x: x[0] + w["lm"] * lm.logprob(x[1][0], x[1][1], EOS))[2]
-        return [Edit(options[0][2].start, options[0][2].end, options[0][2].text, new, options[0][2].score)
-                for options, new in zip(items, best) if new is not None]
+        return [Edit(span.start, span.end, span.text, new, span.score)
+                for (span, _), new in zip(items, best) if span is not None and new is not None]
 
 
 class Seq2SeqRewriter:
