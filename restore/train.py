@@ -276,10 +276,11 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
 
 def fit(cfg: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, state: dict, stream: BatchStream,
         step_loss, evaluate, export, desc: str) -> None:
-    """The training loop both models share: ready batches from the stream (built by
-    worker processes when cfg["workers"] > 0), warmup + cosine LR over the step or the
-    minute budget, whichever is tighter, validation every
-    eval_every steps (best exported), atomic checkpoints every ckpt_minutes."""
+    """The training loop both models share: ready batches from the stream (built by worker
+    processes when cfg["workers"] > 0), warmup + cosine LR over the step or the minute
+    budget, whichever is tighter, validation every eval_every steps (best exported),
+    atomic checkpoints every ckpt_minutes. Resuming restarts the stream at the block
+    after the last one trained on (with workers, a block in flight may be skipped)."""
     run = Path(cfg["run"])
     log = (run / "log.jsonl").open("a")
     t_start, t_ckpt, minutes0, words = time.time(), time.time(), state["minutes"], 0
