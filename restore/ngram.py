@@ -15,10 +15,11 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, TypeVar
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
 from restore.errors import RestoreError
 from restore.io import write_text
@@ -26,6 +27,7 @@ from restore.lexicon import Lexicon
 from restore.text import match_case, replace_spans, tokenize, units
 
 BOS, EOS = "<s>", "</s>"
+T = TypeVar("T")
 
 
 class KneserNeyTrigram:
@@ -95,22 +97,20 @@ class KneserNeyTrigram:
 
     @classmethod
     def load(cls, path: Path) -> "KneserNeyTrigram":
-        from safetensors import safe_open
-
         path = Path(path)
         if not (path / "lm.safetensors").is_file():
             raise RestoreError(f"no language model at {path}")
         try:
             with safe_open(str(path / "lm.safetensors"), "pt") as f:
                 meta = f.metadata() or {}
-            t = load_file(str(path / "lm.safetensors"))
+                t = {k: f.get_tensor(k) for k in f.keys()}
             with gzip.open(path / "vocab.txt.gz", "rt", encoding="utf-8") as f:
                 vocab = f.read().split("\n")[:-1]
             tables = {name: dict(zip(t[f"{name}.keys"].tolist(), t[f"{name}.values"].tolist()))
                       for name in ("c3", "ctx3_total", "ctx3_types", "cc2")}
             dense = {name: t[name].tolist() for name in ("ctx2_total", "ctx2_types", "cc1")}
             n_bigram_types, discount = int(meta["n_bigram_types"]), float(meta["discount"])
-        except Exception as e:  # noqa: BLE001 - any broken file (safetensors raises its own type)
+        except (OSError, ValueError, KeyError, EOFError, SafetensorError) as e:
             first = (str(e).splitlines() or [type(e).__name__])[0]
             raise RestoreError(f"language model at {path} is unreadable: {first}") from None
         if any(len(v) != len(vocab) for v in dense.values()):
@@ -135,6 +135,26 @@ class KneserNeyTrigram:
             return math.log(p2)
         c3 = self.c3.get(ctx * V + iw, 0) if iw >= 0 else 0
         return math.log((max(c3 - d, 0) + d * self.ctx3_types[ctx] * p2) / total)
+
+
+def beam_search(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T]]], beam: int = 8,
+                lm_weight: float = 1.0) -> list[T]:
+    """One option per position of a sentence, maximising lm_weight · log P_LM(the chosen words)
+    plus the options' own log costs. Each option is (its words, its cost, the value returned)."""
+    # beam entries: (score, last two LM words, values chosen so far)
+    beams: list[tuple[float, tuple[str, str], tuple]] = [(0.0, (BOS, BOS), ())]
+    for options in choices:
+        nxt = []
+        for score, hist, chosen in beams:
+            for words, cost, value in options:
+                s, h = score + cost, hist
+                for word in words.split():
+                    s += lm_weight * lm.logprob(h[0], h[1], word)
+                    h = (h[1], word)
+                nxt.append((s, h, chosen + (value,)))
+        nxt.sort(key=lambda x: -x[0])
+        beams = nxt[:beam]
+    return list(max(beams, key=lambda x: x[0] + lm_weight * lm.logprob(x[1][0], x[1][1], EOS))[2])
 
 
 def corpus_sentences(path: Path):
@@ -164,20 +184,8 @@ class NoisyChannel:
 
     def restore_sentence(self, text: str) -> str:
         toks = tokenize(text)
-        # beam entries: (score, last two LM words, chosen original per token)
-        beams: list[tuple[float, tuple[str, str], tuple[str, ...]]] = [(0.0, (BOS, BOS), ())]
-        for i, tok in enumerate(toks):
-            nxt = []
-            for score, hist, chosen in beams:
-                for orig, ch in self._options(tok.text, i == 0):
-                    s, h = score + ch, hist
-                    for w in orig.split():
-                        s += self.lm.logprob(h[0], h[1], w)
-                        h = (h[1], w)
-                    nxt.append((s, h, chosen + (orig,)))
-            nxt.sort(key=lambda x: -x[0])
-            beams = nxt[: self.beam]
-        best = max(beams, key=lambda b: b[0] + self.lm.logprob(b[1][0], b[1][1], EOS))[2]
+        choices = [[(orig, cost, orig) for orig, cost in self._options(tok.text, i == 0)] for i, tok in enumerate(toks)]
+        best = beam_search(self.lm, choices, self.beam)
         return replace_spans(text, ((tok.start, tok.end, match_case(choice, tok.text))
                                     for tok, choice in zip(toks, best) if choice != tok.text.lower()))
 

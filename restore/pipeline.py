@@ -15,7 +15,7 @@ from pathlib import Path
 
 from restore.detect import DEFAULT_DIR, Detector, Span
 from restore.errors import RestoreError
-from restore.ngram import BOS, EOS, KneserNeyTrigram
+from restore.ngram import KneserNeyTrigram, beam_search
 from restore.paths import LM_DIR
 from restore.text import match_case, replace_spans, tokenize, units
 
@@ -66,23 +66,18 @@ class CandidateRewriter:
         self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "beam": 8, **(weights or {})}
 
     def __call__(self, doc: Document) -> Document:
+        spans = [s for s in doc.spans if s.candidates]
         if self.lm is None:
-            doc.edits = [Edit(s.start, s.end, s.text, s.candidates[0].text, s.score)
-                         for s in doc.spans if s.candidates]
+            doc.edits = [Edit(s.start, s.end, s.text, s.candidates[0].text, s.score) for s in spans]
             return doc
-        doc.edits = []
-        pending = [s for s in doc.spans if s.candidates]
-        for a, b in units(doc.text):
-            inside = [s for s in pending if a <= s.start < b]
-            if inside:
-                doc.edits += self._choose(doc.text, a, b, inside)
+        doc.edits = [edit for a, b, inside in spans_by_unit(doc.text, spans)
+                     for edit in self._choose(doc.text, a, b, inside)]
         return doc
 
     def _choose(self, text: str, a: int, b: int, spans: list[Span]) -> list[Edit]:
-        lm, w = self.lm, self.w
+        w = self.w
         # the sentence as choices: a fixed word (span None), or a span kept (new None) or replaced
         items: list[tuple[Span | None, list[tuple[str, float, str | None]]]] = []
-        spans = sorted(spans, key=lambda s: s.start)
         k = 0
         for tok in tokenize(text[a:b]):
             start = a + tok.start
@@ -97,22 +92,25 @@ class CandidateRewriter:
                 items.append((span, [keep] + [
                     (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6)), c.text)
                     for c in span.candidates]))
-        # beam entries: (score, last two LM words, choice per item)
-        beams: list[tuple[float, tuple[str, str], tuple]] = [(0.0, (BOS, BOS), ())]
-        for _, options in items:
-            nxt = []
-            for score, hist, chosen in beams:
-                for words, cost, new in options:
-                    s, h = score + cost, hist
-                    for word in words.split():
-                        s += w["lm"] * lm.logprob(h[0], h[1], word)
-                        h = (h[1], word)
-                    nxt.append((s, h, chosen + (new,)))
-            nxt.sort(key=lambda x: -x[0])
-            beams = nxt[: w["beam"]]
-        best = max(beams, key=lambda x: x[0] + w["lm"] * lm.logprob(x[1][0], x[1][1], EOS))[2]
+        best = beam_search(self.lm, [options for _, options in items], w["beam"], w["lm"])
         return [Edit(span.start, span.end, span.text, new, span.score)
                 for (span, _), new in zip(items, best) if span is not None and new is not None]
+
+
+def spans_by_unit(text: str, spans: list[Span]) -> list[tuple[int, int, list[Span]]]:
+    """Each sentence unit of `text` that has spans starting in it, with those spans (in order)."""
+    out: list[tuple[int, int, list[Span]]] = []
+    it = iter(spans)
+    pending = next(it, None)
+    for a, b in units(text):
+        inside = []
+        while pending is not None and pending.start < b:
+            if pending.start >= a:
+                inside.append(pending)
+            pending = next(it, None)
+        if inside:
+            out.append((a, b, inside))
+    return out
 
 
 class Seq2SeqRewriter:
@@ -142,17 +140,7 @@ class Seq2SeqRewriter:
                     if new != doc.text[a:b] and "\n" not in new:
                         doc.edits.append(Edit(a, b, doc.text[a:b], new, 1.0))
             return doc
-        by_unit: list[tuple[int, int, list[Span]]] = []
-        spans = iter(doc.spans)
-        pending = next(spans, None)
-        for a, b in units(doc.text):
-            inside = []
-            while pending is not None and pending.start < b:
-                if pending.start >= a:
-                    inside.append(pending)
-                pending = next(spans, None)
-            if inside:
-                by_unit.append((a, b, inside[:16]))
+        by_unit = [(a, b, inside[:16]) for a, b, inside in spans_by_unit(doc.text, doc.spans)]
         for i in range(0, len(by_unit), self.batch_size):
             chunk = by_unit[i : i + self.batch_size]
             texts = [doc.text[a:b] for a, b, _ in chunk]

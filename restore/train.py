@@ -374,25 +374,25 @@ def infill_marks(row: dict, rng: random.Random, keep_share: float, miss_share: f
     return sorted(marks)[:N_SENTINELS]
 
 
+def pad_ids(seqs: list[list[int]], value: int) -> torch.Tensor:
+    """Sequences of ids as one (batch, longest) tensor, filled with `value`."""
+    out = torch.full((len(seqs), max(map(len, seqs))), value, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+    return out
+
+
 def rewriter_batch(tok, sources: list[list[int]], targets: list[list[int]]):
     """Padded input ids, attention mask and labels (-100 on padding)."""
-    width, twidth = max(map(len, sources)), max(map(len, targets))
-    ids = torch.full((len(sources), width), tok.pad_id, dtype=torch.long)
-    labels = torch.full((len(targets), twidth), -100, dtype=torch.long)
-    for i, (s, t) in enumerate(zip(sources, targets)):
-        ids[i, : len(s)] = torch.tensor(s)
-        labels[i, : len(t)] = torch.tensor(t)
-    return ids, ids.ne(tok.pad_id).long(), labels
+    ids = pad_ids(sources, tok.pad_id)
+    return ids, ids.ne(tok.pad_id).long(), pad_ids(targets, -100)
 
 
 @torch.no_grad()
 def generate_ids(tok, model, sources: list[list[int]], max_new: int, device: str = "cpu",
                  num_beams: int = 1) -> list[list[int]]:
     """Greedy (or beam) decoding with transformers' generate, one padded batch."""
-    width = max(map(len, sources))
-    ids = torch.full((len(sources), width), tok.pad_id, dtype=torch.long)
-    for i, s in enumerate(sources):
-        ids[i, : len(s)] = torch.tensor(s)
+    ids = pad_ids(sources, tok.pad_id)
     out = model.generate(input_ids=ids.to(device), attention_mask=ids.ne(tok.pad_id).long().to(device),
                          max_new_tokens=max_new, num_beams=num_beams, do_sample=False)
     return [o.tolist() for o in out]
