@@ -377,9 +377,11 @@ def labelled_words(det: Detector, rows: list[dict], prior: bool = True) -> list[
     return out
 
 
-def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[dict], seed: int = 0) -> dict:
+def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[dict],
+              clean_rows: list[dict], seed: int = 0, flag_budget: float = 2.0) -> dict:
     """Write lexsignal.json.gz (counted on train_docs; None keeps the file there) and
-    calibration.json (fitted on valid pairs)."""
+    calibration.json (fitted on valid pairs; the rate prior keeps flags on the clean
+    validation sentences `clean_rows` within `flag_budget` per 1000 words)."""
     lex = load_lexicon()
     if train_docs is not None:
         signal = count_signal(train_docs, lex, seed=seed)
@@ -394,7 +396,8 @@ def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[di
         w = fit_logistic(x, y)
         calib[name] = {"bias": float(w[0]), "weights": [float(v) for v in w[1:]]}
     det.calibration = {**calib, "beta": 1.0}
-    calib["prior"] = det.calibration["prior"] = fit_prior(det, words, valid_rows)
+    clean_words = labelled_words(det, clean_rows, prior=False)
+    calib["prior"] = det.calibration["prior"] = fit_prior(det, words, clean_words, clean_rows, flag_budget)
     rescore(det, words)
     flagged = [(w.ws, w.orig) for w in words if w.orig is not None]
     logps = det.orig_logprobs([ws.hidden for ws, _ in flagged])
@@ -427,34 +430,39 @@ def rescore(det: Detector, words: list[Labelled]) -> None:
         det.apply_prior([w.ws for w in row], tuple(FEATURES))
 
 
-def fit_prior(det: Detector, words: list[Labelled], rows: list[dict]) -> dict:
-    """Rate-prior parameters maximising validation F1 - 0.002 x flags per 1000 clean words.
-
-    (5 false flags per 1000 words of clean text weigh as much as 0.01 of F1.)"""
+def fit_prior(det: Detector, words: list[Labelled], clean_words: list[Labelled], clean_rows: list[dict],
+              flag_budget: float) -> dict:
+    """The rate prior with the best validation F1 among those that flag at most
+    `flag_budget` words per 1000 of clean sentences (fidelity first); if none does,
+    the one that flags least."""
     from restore.text import tokenize
 
-    by_row = _by_row(words)
-    raw = {i: [det._combine("combined", w.ws.features) for w in ws] for i, ws in by_row.items()}
-    clean_rows = {i for i, r in enumerate(rows) if not r["spans"]}
-    clean_words = sum(len(tokenize(rows[i]["spun"])) for i in clean_rows)
+    n_clean = sum(len(tokenize(r["spun"])) for r in clean_rows)
     positives = sum(w.label for w in words)
-    best: tuple[float, dict] = (-1e9, {})
+
+    def rows_of(ws: list[Labelled]) -> list[tuple[list[float], list[int]]]:
+        return [([det._combine("combined", w.ws.features) for w in row], [w.label for w in row])
+                for row in _by_row(ws).values()]
+
+    def flagged(prior: RatePrior, rows: list[tuple[list[float], list[int]]]) -> list[int]:
+        """The labels of the words flagged."""
+        return [y for raw, labels in rows for y, p in zip(labels, prior.apply(raw)) if p >= 0.5]
+
+    spun_rows, clean = rows_of(words), rows_of(clean_words)
+
+    results = []
     for base in (0.15, 0.2, 0.25, 0.3):
-        for mean in (0.03, 0.05, 0.1, 0.2):
-            for strength in (2.5, 5.0, 10.0):
+        for mean in (0.01, 0.02, 0.03, 0.05, 0.1):
+            for strength in (2.5, 5.0, 10.0, 20.0):
                 params = {"base": base, "a": mean * strength, "b": (1 - mean) * strength}
                 prior = RatePrior(**params)
-                tp = fp = flags = 0
-                for i, ws in by_row.items():
-                    for w, p in zip(ws, prior.apply(raw[i])):
-                        if p >= 0.5:
-                            tp += w.label
-                            fp += 1 - w.label
-                            flags += i in clean_rows
-                prec, rec = tp / max(tp + fp, 1), tp / max(positives, 1)
+                hits = flagged(prior, spun_rows)
+                prec, rec = sum(hits) / max(len(hits), 1), sum(hits) / max(positives, 1)
                 f1 = 2 * prec * rec / max(prec + rec, 1e-9)
-                best = max(best, (f1 - 0.002 * 1000 * flags / max(clean_words, 1), params), key=lambda t: t[0])
-    return best[1]
+                rate = 1000 * len(flagged(prior, clean)) / max(n_clean, 1)
+                results.append((rate <= flag_budget, f1, rate, params))
+    feasible = [r for r in results if r[0]]
+    return (max(feasible, key=lambda r: r[1]) if feasible else min(results, key=lambda r: r[2]))[3]
 
 
 def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict]) -> tuple[float, float]:

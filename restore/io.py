@@ -58,6 +58,15 @@ def blocks(text: str, max_chars: int = 20_000) -> Iterator[str]:
         start = end
 
 
+def _plain_mode(path: Path) -> int:
+    """The permissions a plain open() would leave: the replaced file's, else 0666 less the umask."""
+    if path.is_file():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_output(dest: str | None) -> Iterator[TextIO]:
     """A text stream to stdout, or to a temp file renamed onto `dest` only if the block
@@ -79,6 +88,7 @@ def atomic_output(dest: str | None) -> Iterator[TextIO]:
         else:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
                 yield f
+        os.chmod(tmp, _plain_mode(path))  # mkstemp makes 0600; the result should look like any file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

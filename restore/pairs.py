@@ -104,3 +104,13 @@ def load_pairs(path: Path):
     if not path.is_dir():
         raise RestoreError(f"pair set not found: {path} (make one with `restore pairs`)")
     return load_from_disk(str(path))
+
+
+def clean_sentences(docs: list[str], n: int, seed: int = 0) -> list[dict]:
+    """n unspun sentences of the documents as harness rows (spun == clean, no spans).
+
+    Restorers and detectors are scored on these for what they do to clean text: the
+    clean rows of a pair set are too few (a tenth of it) to tell 1 change per 1000
+    words from 2."""
+    sents = [d[a:b] for d in docs for a, b in _units(d, "sentence") if MIN_WORDS <= len(d[a:b].split()) <= MAX_WORDS]
+    return [{"spun": s, "clean": s, "spans": []} for s in random.Random(seed).sample(sents, min(n, len(sents)))]

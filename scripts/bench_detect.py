@@ -8,16 +8,15 @@ Prints markdown tables (the model card quotes them).
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import time
 from pathlib import Path
 
 from restore.detect import DEFAULT_DIR, FEATURES, Detector, labelled_words
 from restore.evaluate import median_seconds
 from restore.lexicon import load_lexicon
-from restore.pairs import build_pairs, load_pairs
+from restore.pairs import build_pairs, clean_sentences, load_pairs
 from restore.text import tokenize
+from restore.train import read_docs
 
 SEED_SWAPS = ["successful", "betwixt", "person", "astatine", "arsenic", "connected", "authorities",
               "instrumentality", "portion"]
@@ -50,10 +49,19 @@ def quality(det: Detector, rows: list[dict]) -> str:
                                f"{clean_words} words in {len(clean_ids)} clean sentences.")
 
 
-def clean_articles(det: Detector, corpus: Path, n: int = 200) -> str:
+def clean_test_sentences(det: Detector, docs: list[str], n: int = 3000) -> str:
+    """Flags per 1000 words of many unspun test sentences, each one document, per signal."""
+    rows = clean_sentences(docs, n, seed=0)
+    words = labelled_words(det, rows)
+    n_words = sum(len(tokenize(r["spun"])) for r in rows)
+    rates = {name: 1000 * sum(w.ws.probs[name] >= det.threshold for w in words) / n_words for name in FEATURES}
+    return (f"{n} unspun test sentences ({n_words:,} words), flags per 1000 words: "
+            + ", ".join(f"{name} {rate:.2f}" for name, rate in rates.items()))
+
+
+def clean_articles(det: Detector, docs: list[str], n: int = 200) -> str:
     """Flags on whole unspun test articles, each one document (where the rate prior helps most)."""
-    with gzip.open(corpus, "rt", encoding="utf-8") as f:
-        docs = [json.loads(line)["text"] for line, _ in zip(f, range(n))]
+    docs = docs[:n]
     flags = sum(len(spans) for spans in det.detect_many(docs, with_candidates=False))
     words = sum(len(tokenize(d)) for d in docs)
     return (f"{flags} flags in {n} unspun test articles ({words:,} words): "
@@ -99,14 +107,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--pairs", type=Path, default=Path("data/pairs/test"))
-    ap.add_argument("--test-corpus", type=Path, default=Path("../shared/corpus/test.jsonl.gz"))
+    ap.add_argument("--test-corpus", default="../shared/corpus/test.jsonl.gz")
     ap.add_argument("--seed-article", type=Path, default=next(Path("seeds").glob("*.txt")))
     args = ap.parse_args()
     rows = standard_test_set(args.pairs)
     det = Detector(args.model)
     print("## Detection quality (standard test set, threshold 0.5)\n")
     print(quality(det, rows))
-    print("\n" + clean_articles(det, args.test_corpus))
+    docs = read_docs(args.test_corpus)
+    print("\n" + clean_test_sentences(det, docs))
+    print("\n" + clean_articles(det, docs))
     print("\n## Speed (10,000 words, 2-core CPU)\n")
     print(speed(args.model, rows))
     print("\n## Seed article\n")

@@ -6,23 +6,22 @@
 Restorers: identity, naive reversal, noisy channel (KN trigram LM from the train
 split + inverse thesaurus, beam 8), and restore's pipeline (detector + candidates chosen
 in context by the shipped pruned LM; and without it), on the standard test set
-(sentences) and on whole spun test articles.
+(sentences), on many clean test sentences, and on whole spun and unspun test articles.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import time
 from pathlib import Path
 
 from restore.detect import DEFAULT_DIR
 from restore.evaluate import evaluate, format_table, identity, median_seconds, naive_reversal
 from restore.lexicon import load_lexicon
-from restore.pairs import build_pairs, load_pairs
+from restore.pairs import build_pairs, clean_sentences, load_pairs
 from restore.pipeline import Pipeline
 from restore.spin import Spinner
+from restore.train import read_docs
 
 
 def spun_articles(docs: list[str], lex, seed: int = 0) -> list[dict]:
@@ -41,14 +40,15 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--pairs", type=Path, default=Path("data/pairs/test"))
     ap.add_argument("--corpus", type=Path, default=Path("../shared/corpus/train.jsonl.gz"))
-    ap.add_argument("--test-corpus", type=Path, default=Path("../shared/corpus/test.jsonl.gz"))
+    ap.add_argument("--test-corpus", default="../shared/corpus/test.jsonl.gz")
     ap.add_argument("--no-strong", action="store_true")
+    ap.add_argument("--clean-sentences", type=int, default=3000, help="unspun test sentences to measure changes on")
     ap.add_argument("--clean-docs", type=int, default=200, help="unspun test articles to check byte for byte")
     ap.add_argument("--spun-docs", type=int, default=100, help="whole test articles to spin and restore")
     args = ap.parse_args()
 
     if not args.pairs.is_dir():
-        build_pairs(args.test_corpus, args.pairs, seed=0, n=2000)
+        build_pairs(Path(args.test_corpus), args.pairs, seed=0, n=2000)
     rows = list(load_pairs(args.pairs))
     t0 = time.perf_counter()
     pipe = Pipeline(args.model)  # cold: loads the lexicon and the model
@@ -65,8 +65,14 @@ def main() -> None:
     print("## Restoration, standard test set (2000 sentences)\n")
     print(format_table(reports))
 
-    with gzip.open(args.test_corpus, "rt", encoding="utf-8") as f:
-        all_docs = [json.loads(line)["text"] for line in f]
+    all_docs = read_docs(args.test_corpus)
+    clean = clean_sentences(all_docs, args.clean_sentences, seed=0)
+    n_words = sum(len(r["clean"].split()) for r in clean)
+    print(f"\n## Clean test sentences ({len(clean):,} unspun sentences, {n_words:,} words)\n")
+    print("| restorer | changed words /1000 | sentences changed % |\n|---|---:|---:|")
+    for name, fn in restorers.items():
+        r = evaluate(name, fn, clean)
+        print(f"| {name} | {r.clean_changes_per_1000:.2f} | {100 - r.exact:.1f} |")
     articles = spun_articles(all_docs[args.clean_docs : args.clean_docs + args.spun_docs], lex)
     reports = [evaluate(name, fn, articles, batch_size=8) for name, fn in restorers.items()]
     print(f"\n## Restoration, whole spun test articles ({len(articles)} articles, policy mix)\n")

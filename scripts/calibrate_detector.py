@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from restore.detect import DEFAULT_DIR, calibrate, valid_pairs
+from restore.pairs import clean_sentences
 from restore.train import read_docs
 
 
@@ -22,12 +23,17 @@ def main() -> None:
     ap.add_argument("--corpus", default="../shared/corpus/train.jsonl.gz")
     ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
     ap.add_argument("--n-valid", type=int, default=3000, help="validation sentences to fit on")
+    ap.add_argument("--n-clean", type=int, default=3000, help="clean validation sentences for the flag budget")
+    ap.add_argument("--flag-budget", type=float, default=2.0,
+                    help="most flags per 1000 words of clean validation sentences (the rate prior's constraint)")
     ap.add_argument("--keep-signal", action="store_true",
                     help="keep the model directory's lexsignal.json.gz (it depends only on lexicon and corpus)")
     args = ap.parse_args()
     t0 = time.time()
     train_docs = None if args.keep_signal else read_docs(args.corpus)
-    calib = calibrate(args.model, train_docs, valid_pairs(read_docs(args.valid), args.n_valid))
+    valid = read_docs(args.valid)
+    calib = calibrate(args.model, train_docs, valid_pairs(valid, args.n_valid),
+                      clean_sentences(valid, args.n_clean, seed=1), flag_budget=args.flag_budget)
     print(json.dumps(calib, indent=2))
     print(f"calibrated in {time.time() - t0:.0f}s -> {args.model}")
 

@@ -41,6 +41,24 @@ def test_spin_to_file_keeps_lines(tmp_path, lexicon_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_output_file_gets_plain_permissions(tmp_path):
+    """Atomic writes go through a 0600 temp file; the result must not keep that mode."""
+    import os
+
+    from restore.io import write_text
+
+    out = tmp_path / "out.txt"
+    umask = os.umask(0o022)
+    try:
+        write_text("x", str(out))
+        assert out.stat().st_mode & 0o777 == 0o644
+        out.chmod(0o640)
+        write_text("y", str(out))  # replacing a file keeps its mode
+        assert out.stat().st_mode & 0o777 == 0o640 and out.read_text() == "y"
+    finally:
+        os.umask(umask)
+
+
 def test_failed_run_leaves_no_output_file(tmp_path):
     out = tmp_path / "out.txt"
     p = run("spin", "-", "-o", str(out), stdin=b"\xff\xfe")

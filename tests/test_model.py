@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from restore.detect import calibrate, valid_pairs
+from restore.pairs import clean_sentences
 from restore.errors import RestoreError
 from restore.pipeline import Pipeline
 from restore.train import CONFIG, train_detector
@@ -35,7 +36,7 @@ def tiny_model(tmp_path_factory) -> Path:
     assert json.loads((root / "run" / "state.json").read_text())["step"] == 6
     assert (root / "run" / "log.jsonl").read_text().count("\n") >= 3
     docs = [TEXT] * 5
-    calib = calibrate(root / "model", docs, valid_pairs(docs, 40))
+    calib = calibrate(root / "model", docs, valid_pairs(docs, 40), clean_sentences(docs, 20))
     assert set(calib) >= {"lexicon", "context", "combined", "beta"}
     return root / "model"
 

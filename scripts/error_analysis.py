@@ -1,0 +1,73 @@
+"""Where the pipeline loses swaps: each spun word of validation sentences in one bucket.
+
+    python scripts/error_analysis.py            # 1000 spun validation sentences, like build_lm.py
+
+Buckets, in pipeline order: not scored as spun at all (score < 0.2 or not eligible: names,
+capitals), scored below the edit threshold, flagged but its original is not among the
+candidates, original among them but kept or another chosen, and restored. Also prints
+examples of each and of edits to words the spinner did not touch.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter, defaultdict
+
+from restore.detect import valid_pairs
+from restore.pipeline import Document, Pipeline
+from restore.train import read_docs
+
+BUCKETS = ["restored", "below threshold, original among candidates", "below threshold, original not among them",
+           "not scored (< 0.2) or not eligible", "flagged, original not among candidates",
+           "flagged, another candidate chosen", "flagged, kept"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--examples", type=int, default=8)
+    args = ap.parse_args()
+
+    rows = valid_pairs(read_docs(args.valid), args.n, seed=5)
+    pipe = Pipeline()
+    threshold, pipe.detector.threshold = pipe.detector.threshold, 0.2
+    found = pipe.detector.detect_many([r["spun"] for r in rows])
+    counts: Counter[str] = Counter()
+    examples: dict[str, list[str]] = defaultdict(list)
+    for row, spans in zip(rows, found):
+        doc = pipe.rewriter(Document(row["spun"], [s for s in spans if s.score >= threshold]))
+        new = {e.start: e.new.lower() for e in doc.edits}
+        by_start = {s.start: s for s in spans}
+        gold = {g["start"] for g in row["spans"]}
+        for g in row["spans"]:
+            span, orig = by_start.get(g["start"]), g["orig"].lower()
+            among = span is not None and orig in [c.text.lower() for c in span.candidates]
+            if span is None:
+                bucket = BUCKETS[3]
+            elif span.score < threshold:
+                bucket = BUCKETS[1] if among else BUCKETS[2]
+            elif new.get(span.start) == orig:
+                bucket = BUCKETS[0]
+            elif not among:
+                bucket = BUCKETS[4]
+            else:
+                bucket = BUCKETS[5] if span.start in new else BUCKETS[6]
+            counts[bucket] += 1
+            examples[bucket].append(f"{row['spun'][g['start']:g['end']]} (was {g['orig']}) -> "
+                                    f"{new.get(g['start'], 'kept')}")
+        for e in doc.edits:
+            if e.start not in gold:
+                counts["edits to words not spun"] += 1
+                examples["edits to words not spun"].append(f"{e.old} -> {e.new}")
+    total = sum(counts[b] for b in BUCKETS)
+    print(f"| {total:,} spun words of {len(rows):,} validation sentences | words | % |\n|---|---:|---:|")
+    for bucket in BUCKETS:
+        print(f"| {bucket} | {counts[bucket]:,} | {100 * counts[bucket] / total:.1f} |")
+    print(f"| edits to words not spun | {counts['edits to words not spun']:,} | |")
+    for bucket, items in examples.items():
+        print(f"\n{bucket}: " + "; ".join(items[: args.examples]))
+
+
+if __name__ == "__main__":
+    main()
