@@ -378,10 +378,11 @@ def labelled_words(det: Detector, rows: list[dict], prior: bool = True) -> list[
 
 
 def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[dict],
-              clean_rows: list[dict], seed: int = 0, flag_budget: float = 2.0) -> dict:
+              clean_rows: list[dict], seed: int = 0, flag_budget: float = 2.0, clean_budget: float = 0.75) -> dict:
     """Write lexsignal.json.gz (counted on train_docs; None keeps the file there) and
-    calibration.json (fitted on valid pairs; the rate prior keeps flags on the clean
-    validation sentences `clean_rows` within `flag_budget` per 1000 words)."""
+    calibration.json (fitted on valid pairs). Fidelity first: on the clean validation
+    sentences `clean_rows` the rate prior may flag at most `flag_budget` words per 1000, and
+    the `--no-lm` edit threshold may change at most `clean_budget`."""
     lex = load_lexicon()
     if train_docs is not None:
         signal = count_signal(train_docs, lex, seed=seed)
@@ -399,6 +400,7 @@ def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[di
     clean_words = labelled_words(det, clean_rows, prior=False)
     calib["prior"] = det.calibration["prior"] = fit_prior(det, words, clean_words, clean_rows, flag_budget)
     rescore(det, words)
+    rescore(det, clean_words)
     flagged = [(w.ws, w.orig) for w in words if w.orig is not None]
     logps = det.orig_logprobs([ws.hidden for ws, _ in flagged])
     best = (-1.0, 1.0)
@@ -409,7 +411,8 @@ def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[di
         best = max(best, (ok / max(len(flagged), 1), beta))
     calib["beta"] = det.calibration["beta"] = best[1]
     calib["valid_top1"] = round(best[0], 4)
-    calib["clean_threshold"], calib["valid_bleu"] = choose_clean_threshold(det, words, valid_rows)
+    calib["clean_threshold"], calib["valid_bleu"] = choose_clean_threshold(
+        det, words, valid_rows, clean_words, clean_rows, clean_budget)
     calib["n_words"] = len(words)
     write_text(json.dumps(calib, indent=2) + "\n", str(model_dir / "calibration.json"))
     return calib
@@ -465,24 +468,33 @@ def fit_prior(det: Detector, words: list[Labelled], clean_words: list[Labelled],
     return (max(feasible, key=lambda r: r[1]) if feasible else min(results, key=lambda r: r[2]))[3]
 
 
-def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict]) -> tuple[float, float]:
-    """The edit threshold of `restore clean` with the best BLEU on validation rows."""
+def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict], clean_words: list[Labelled],
+                           clean_rows: list[dict], budget: float = 0.75) -> tuple[float, float]:
+    """The edit threshold of `restore clean --no-lm`: the best BLEU on validation rows among
+    thresholds that edit at most `budget` words per 1000 of the clean sentences."""
     from restore.evaluate import sacre_scores
 
-    maybe = [w for w in words if w.ws.probs["combined"] >= 0.2]
+    maybe = [w for w in words + clean_words if w.ws.probs["combined"] >= 0.2]
     best_cand = {id(w): (c[0].text if c else None)
                  for w, lp in zip(maybe, det.orig_logprobs([w.ws.hidden for w in maybe]))
                  for c in [det.candidates(w.ws.token.text, lp, k=1)]}
+    spun_ids = {id(w) for w in words}
+    n_clean = sum(len(r["clean"].split()) for r in clean_rows)
     results = []
     for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         edits: dict[int, list[Labelled]] = {}
+        clean_edits = 0
         for w in maybe:
             if w.ws.probs["combined"] >= t and best_cand[id(w)]:
-                edits.setdefault(w.row, []).append(w)
+                if id(w) in spun_ids:
+                    edits.setdefault(w.row, []).append(w)
+                else:
+                    clean_edits += 1
         hyps = [replace_spans(r["spun"], ((w.start, w.end, best_cand[id(w)]) for w in edits.get(i, [])))
                 for i, r in enumerate(rows)]
-        results.append((sacre_scores(hyps, [r["clean"] for r in rows])["BLEU"][0], t))
-    bleu, t = max(results)
+        bleu = sacre_scores(hyps, [r["clean"] for r in rows])["BLEU"][0]
+        results.append((1000 * clean_edits / max(n_clean, 1) <= budget, bleu, t))
+    _, bleu, t = max(results)
     return t, round(bleu, 2)
 
 

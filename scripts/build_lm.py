@@ -25,8 +25,8 @@ from restore.paths import LM_DIR
 from restore.pipeline import Document, Pipeline
 from restore.train import read_docs
 
-# an earlier, wider grid (lm 1.0/1.5, candidate 0.5/1.0, spun 1-3, 10 candidates) never beat lm = candidate = spun = 1
-GRID = {"min_score": [0.6, 0.7, 0.8], "keep": [2.0, 3.0, 4.0, 5.0, 6.0]}
+# LM weights 0.7 and 1.4, candidate weight 0.5 and 10 candidates did no better than 1, 1 and 5
+GRID = {"min_score": [0.3, 0.4, 0.5], "spun": [1.0, 2.0, 3.0], "keep": [4.0, 5.0, 6.0, 7.0, 8.0, 9.0]}
 
 
 def main() -> None:
@@ -55,19 +55,20 @@ def main() -> None:
     texts = [r["spun"] for r in spun + clean]
     found = dict(zip(texts, pipe.detector.detect_many(texts)))
     results = []
-    for min_score, keep in itertools.product(*GRID.values()):
-        pipe.rewriter.w["keep"] = keep
+    for min_score, spun_weight, keep in itertools.product(*GRID.values()):
+        pipe.rewriter.w.update(spun=spun_weight, keep=keep)
 
         def restore(batch: list[str]) -> list[str]:
             return [pipe.rewriter(Document(t, [s for s in found[t] if s.score >= min_score])).restored() for t in batch]
 
         bleu = evaluate("lm", restore, spun).bleu
         changes = evaluate("lm", restore, clean).clean_changes_per_1000
-        results.append((changes <= args.clean_budget, bleu, -changes, min_score, keep))
-        print(f"min_score {min_score}, keep {keep}: BLEU {bleu:.2f}, changes/1000 clean {changes:.2f}", flush=True)
-    _, bleu, changes, min_score, keep = max(results)
+        results.append((changes <= args.clean_budget, bleu, -changes, min_score, spun_weight, keep))
+        print(f"min_score {min_score}, spun {spun_weight}, keep {keep}: BLEU {bleu:.2f}, "
+              f"changes/1000 clean {changes:.2f}", flush=True)
+    _, bleu, changes, min_score, spun_weight, keep = max(results)
     meta = {"min_count": args.min_count, "min_score": min_score,
-            "rewrite": {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": keep, "beam": 8},
+            "rewrite": {"lm": 1.0, "spun": spun_weight, "candidate": 1.0, "keep": keep, "beam": 8},
             "tuned": {"valid_bleu": round(bleu, 2), "valid_changes_per_1000_clean": round(-changes, 2),
                       "n_valid": args.n_valid, "n_clean": args.n_clean, "clean_budget": args.clean_budget}}
     lm.save(args.out, meta)

@@ -26,6 +26,8 @@ def main() -> None:
     ap.add_argument("--n-clean", type=int, default=3000, help="clean validation sentences for the flag budget")
     ap.add_argument("--flag-budget", type=float, default=2.0,
                     help="most flags per 1000 words of clean validation sentences (the rate prior's constraint)")
+    ap.add_argument("--clean-budget", type=float, default=0.75,
+                    help="most words per 1000 of clean validation sentences the --no-lm edit threshold may change")
     ap.add_argument("--keep-signal", action="store_true",
                     help="keep the model directory's lexsignal.json.gz (it depends only on lexicon and corpus)")
     args = ap.parse_args()
@@ -33,7 +35,8 @@ def main() -> None:
     train_docs = None if args.keep_signal else read_docs(args.corpus)
     valid = read_docs(args.valid)
     calib = calibrate(args.model, train_docs, valid_pairs(valid, args.n_valid),
-                      clean_sentences(valid, args.n_clean, seed=1), flag_budget=args.flag_budget)
+                      clean_sentences(valid, args.n_clean, seed=1),
+                      flag_budget=args.flag_budget, clean_budget=args.clean_budget)
     print(json.dumps(calib, indent=2))
     print(f"calibrated in {time.time() - t0:.0f}s -> {args.model}")
 
