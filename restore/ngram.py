@@ -91,7 +91,7 @@ class KneserNeyTrigram:
             tensors[name] = torch.tensor(getattr(self, name), dtype=torch.int32)
         save_file(tensors, str(out / "lm.safetensors"),
                   metadata={"discount": str(self.d), "n_bigram_types": str(self.n_bigram_types)})
-        with open(out / "vocab.txt.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+        with open(out / "vocab.txt.gz", "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
             f.write(("\n".join(self.vocab) + "\n").encode("utf-8"))  # mtime 0: same corpus, same bytes
         write_text(json.dumps(meta or {}, indent=2) + "\n", str(out / "config.json"))
 
