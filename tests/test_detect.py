@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from restore.detect import RatePrior
+from restore.detect import Labelled, RatePrior, WordScore, fit_prior
 from restore.spin import Policy, Spinner
-from restore.text import glued, tokenize
+from restore.text import Token, glued, tokenize
 
 PRIOR = RatePrior(base=0.25, a=0.5, b=4.5)
 
@@ -28,6 +28,39 @@ def test_a_heavily_spun_document_keeps_or_gains():
 
 def test_empty_document():
     assert PRIOR.apply([]) == []
+
+
+class _ScoreIsFeature:
+    """Stands in for a Detector whose combined score is the feature "p"."""
+
+    def _combine(self, name: str, features: dict) -> float:
+        return features["p"]
+
+
+def _words(rows: list[list[float]], labels: list[list[int]] | None = None) -> list[Labelled]:
+    return [Labelled(WordScore(Token("w", i, i + 1), {"p": p}, {}, None), labels[r][i] if labels else 0, None, r, i, i + 1)
+            for r, probs in enumerate(rows) for i, p in enumerate(probs)]
+
+
+def test_fit_prior_honours_the_clean_flag_budget():
+    """Clean sentences with three 0.8 words each: the best-F1 prior flags them; within a
+    budget of 20 per 1000 words a stronger prior is chosen, at some cost in F1."""
+    spun = [[0.9] * 3 + [0.55] + [0.1] * 16 for _ in range(30)]
+    labels = [[1] * 4 + [0] * 16 for _ in range(30)]
+    clean = [[0.02] * 17 + [0.8] * 3 for _ in range(50)]
+    clean_rows = [{"spun": " ".join(["w"] * 20)} for _ in clean]
+
+    def clean_flags_per_1000(params: dict) -> float:
+        prior = RatePrior(**params)
+        return 1000 * sum(p >= 0.5 for probs in clean for p in prior.apply(probs)) / (20 * len(clean))
+
+    def fit(budget: float) -> dict:
+        return fit_prior(_ScoreIsFeature(), _words(spun, labels), _words(clean), clean_rows, budget)
+
+    loose, tight, impossible = fit(1000.0), fit(20.0), fit(-1.0)
+    assert clean_flags_per_1000(loose) > 100
+    assert clean_flags_per_1000(tight) <= 20
+    assert clean_flags_per_1000(impossible) == min(clean_flags_per_1000(tight), clean_flags_per_1000(loose))
 
 
 @pytest.mark.parametrize("text, word", [("the 11th meeting", "th"), ("a 5km race", "km")])

@@ -1,7 +1,7 @@
 import gzip
 import json
 
-from restore.pairs import build_pairs, load_pairs
+from restore.pairs import MAX_WORDS, MIN_WORDS, build_pairs, clean_sentences, load_pairs
 from restore.spin import Edit, unspin
 from tests.conftest import TEXT
 
@@ -32,3 +32,12 @@ def test_paragraph_level_and_n(tmp_path, lexicon_path):
     rows = build_pairs(_corpus(tmp_path), tmp_path / "p", level="paragraph", n=5, lexicon_path=lexicon_path)
     assert len(rows) == 5
     assert all(r["clean"] in TEXT.split("\n") or r["clean"] + "\r" in TEXT.split("\n") for r in rows)
+
+
+def test_clean_sentences_are_unspun_rows():
+    rows = clean_sentences([TEXT, TEXT], n=5, seed=3)
+    assert len(rows) == 5 and rows == clean_sentences([TEXT, TEXT], n=5, seed=3)
+    for r in rows:
+        assert r["spun"] == r["clean"] and r["spans"] == [] and r["clean"] in TEXT
+        assert MIN_WORDS <= len(r["clean"].split()) <= MAX_WORDS
+    assert len(clean_sentences([TEXT], n=100)) == 4  # no more than there are
