@@ -117,6 +117,11 @@ class KneserNeyTrigram:
             raise RestoreError(f"language model at {path} is unreadable: vocab.txt.gz does not match lm.safetensors")
         return cls(vocab, tables, dense, n_bigram_types, discount)
 
+    def unigram_logprob(self, w: str) -> float:
+        """log of the (continuation) unigram probability the higher orders back off to."""
+        iw = self.index.get(w, -1)
+        return math.log(((self.cc1[iw] if iw >= 0 else 0) + 0.5) / (self.n_bigram_types + 0.5 * self.V))
+
     def logprob(self, u: str, v: str, w: str) -> float:
         """log P(w | u v); words outside the vocabulary share the unigram floor."""
         d, V, index = self.d, self.V, self.index

@@ -56,14 +56,18 @@ class CandidateRewriter:
     spans of each sentence are decided together, each kept or given one of its candidates,
     by a beam search over
         lm · log P_LM(sentence) + spun · log P(spun or not) + candidate · log P(candidate)
+        − frequency · log P_unigram(the span's words)
     (+ keep, a bonus for leaving a span as it is), so a candidate that fits the
     neighbouring words can win over a higher-scored one that does not, and a clean word
-    the detector doubted stays when the sentence reads better with it.
+    the detector doubted stays when the sentence reads better with it. The frequency term
+    takes back the LM's preference for common words, which the candidate score already
+    holds through the inverse-thesaurus prior ("is" for "exists" would count it twice).
     """
 
     def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None):
         self.lm = lm
-        self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "beam": 8, **(weights or {})}
+        self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "frequency": 0.0, "beam": 8,
+                  **(weights or {})}
 
     def __call__(self, doc: Document) -> Document:
         spans = [s for s in doc.spans if s.candidates]
@@ -88,13 +92,20 @@ class CandidateRewriter:
                 items.append((None, [(tok.text.lower(), 0.0, None)]))
             elif start == span.start:  # later tokens of a multiword span belong to its choice
                 p = min(max(span.score, 1e-4), 1 - 1e-4)
-                keep = (span.text.lower(), w["spun"] * math.log(1 - p) + w["keep"], None)
+                keep = (span.text.lower(), w["spun"] * math.log(1 - p) + w["keep"] - self._common(span.text), None)
                 items.append((span, [keep] + [
-                    (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6)), c.text)
+                    (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6))
+                     - self._common(c.text), c.text)
                     for c in span.candidates]))
         best = beam_search(self.lm, [options for _, options in items], w["beam"], w["lm"])
         return [Edit(span.start, span.end, span.text, new, span.score)
                 for (span, _), new in zip(items, best) if span is not None and new is not None]
+
+    def _common(self, words: str) -> float:
+        """frequency · log P_unigram of the words (the LM's own unigram, so it cancels its bias)."""
+        if not self.w["frequency"]:
+            return 0.0
+        return self.w["frequency"] * sum(self.lm.unigram_logprob(x) for x in words.lower().split())
 
 
 def spans_by_unit(text: str, spans: list[Span]) -> list[tuple[int, int, list[Span]]]:

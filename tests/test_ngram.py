@@ -52,6 +52,20 @@ def test_lm_rewriter_chooses_in_context_and_keeps_clean_words():
     assert [(e.start, e.end, e.old, e.new) for e in doc.edits] == [(a, a + 6, "person", "leader")]
 
 
+def test_frequency_term_is_the_lms_own_unigram_and_favours_rarer_words():
+    lm = KneserNeyTrigram.build(SENTENCES)
+    for word in ("the", "capital", "envoy"):  # the floor logprob backs off to for an unseen context
+        assert lm.unigram_logprob(word) == pytest.approx(lm.logprob("zzz", "zzz", word))
+    assert CandidateRewriter(lm)._common("the capital") == 0.0  # off unless weighted
+    assert CandidateRewriter(lm, {"frequency": 2.0})._common("the capital") == pytest.approx(
+        2 * (lm.unigram_logprob("the") + lm.unigram_logprob("capital")))
+    text = "talks took place in envoy capital on tuesday"
+    a = text.index("envoy")
+    spans = [Span(a, a + 5, "envoy", 0.5, [Candidate("the", 1.0)])]
+    assert CandidateRewriter(lm)(Document(text, spans=spans)).restored() == "talks took place in the capital on tuesday"
+    assert CandidateRewriter(lm, {"frequency": 20.0})(Document(text, spans=spans)).restored() == text
+
+
 def test_missing_lm_is_a_clear_error(tmp_path):
     from restore.errors import RestoreError
 
