@@ -117,16 +117,19 @@ class KneserNeyTrigram:
             raise RestoreError(f"language model at {path} is unreadable: vocab.txt.gz does not match lm.safetensors")
         return cls(vocab, tables, dense, n_bigram_types, discount)
 
+    def _p1(self, iw: int) -> float:
+        """The continuation unigram probability of word id iw (-1: outside the vocabulary), add-0.5 smoothed."""
+        return ((self.cc1[iw] if iw >= 0 else 0) + 0.5) / (self.n_bigram_types + 0.5 * self.V)
+
     def unigram_logprob(self, w: str) -> float:
-        """log of the (continuation) unigram probability the higher orders back off to."""
-        iw = self.index.get(w, -1)
-        return math.log(((self.cc1[iw] if iw >= 0 else 0) + 0.5) / (self.n_bigram_types + 0.5 * self.V))
+        """log of the unigram probability the higher orders back off to."""
+        return math.log(self._p1(self.index.get(w, -1)))
 
     def logprob(self, u: str, v: str, w: str) -> float:
         """log P(w | u v); words outside the vocabulary share the unigram floor."""
         d, V, index = self.d, self.V, self.index
         iu, iv, iw = index.get(u, -1), index.get(v, -1), index.get(w, -1)
-        p1 = ((self.cc1[iw] if iw >= 0 else 0) + 0.5) / (self.n_bigram_types + 0.5 * V)  # V - 1 words follow others
+        p1 = self._p1(iw)
         if iv < 0 or not self.ctx2_total[iv]:
             return math.log(p1)
         total = self.ctx2_total[iv]
