@@ -13,11 +13,11 @@ from typing import Iterable
 
 from restore.errors import RestoreError
 from restore.io import atomic_output, blocks, read_jsonl, read_text, write_text
+from restore.paths import DETECTOR_DIR as DEFAULT_MODEL
+from restore.paths import LM_DIR
 from restore.text import replace_spans
 
 DEFAULT_TEST = Path("data/pairs/test")
-from restore.paths import DETECTOR_DIR as DEFAULT_MODEL
-from restore.paths import LM_DIR
 
 
 def _model_dir(args: argparse.Namespace) -> Path:
@@ -32,6 +32,17 @@ def cmd_detect(args: argparse.Namespace) -> None:
 
     from restore.detect import Detector
 
+    if _is_jsonl(args.file):
+        if args.format != "json":
+            raise RestoreError("a .jsonl corpus is detected with --format json (one object per document)")
+        detector = Detector(_model_dir(args), threshold=args.threshold)
+
+        def flag(rows: list[dict]) -> None:
+            for row, spans in zip(rows, detector.detect_many([r["text"] for r in rows])):
+                row["spans"] = [s.to_dict() for s in spans]
+
+        _map_jsonl(args.file, args.output, flag, "detecting")
+        return
     text = read_text(args.file)
     detector = Detector(_model_dir(args), threshold=args.threshold)
     if args.format == "json":
@@ -82,20 +93,20 @@ def _is_jsonl(name: str) -> bool:
     return name.endswith((".jsonl", ".jsonl.gz"))
 
 
-def _clean_jsonl(pipeline, source: str, dest: str | None, batch: int = 32) -> None:
-    """A JSON-lines corpus: each document's "text" restored, other fields kept, edits counted."""
+def _map_jsonl(source: str, dest: str | None, fn, desc: str, batch: int = 32) -> None:
+    """A JSON-lines corpus in, the same rows out after `fn` adds to them in batches (other
+    fields kept); the output file is written atomically."""
     import json
 
     from tqdm import tqdm
 
     def flush(chunk: list[dict], out) -> None:
-        for row, doc in zip(chunk, pipeline.run([r["text"] for r in chunk])):
-            row["text"], row["restore_edits"] = doc.restored(), len(doc.edits)
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fn(chunk)
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk)
 
     with atomic_output(dest) as out:
         chunk: list[dict] = []
-        for row in tqdm(read_jsonl(source), desc="cleaning", unit=" docs", disable=None):
+        for row in tqdm(read_jsonl(source), desc=desc, unit=" docs", disable=None):
             chunk.append(row)
             if len(chunk) == batch:
                 flush(chunk, out)
@@ -120,7 +131,12 @@ def cmd_clean(args: argparse.Namespace) -> None:
     pipeline = Pipeline(_model_dir(args), threshold=args.threshold, rewriter=args.rewriter, lm=args.lm)
     if corpora:
         dest = str(args.out_dir / inputs[0][1]) if args.out_dir else args.output
-        _clean_jsonl(pipeline, corpora[0], dest)
+
+        def restore(rows: list[dict]) -> None:  # each document's "text" restored, edits counted
+            for row, doc in zip(rows, pipeline.run([r["text"] for r in rows])):
+                row["text"], row["restore_edits"] = doc.restored(), len(doc.edits)
+
+        _map_jsonl(corpora[0], dest, restore, "cleaning")
         return
     for name, out_name, text in texts:
         dest = str(args.out_dir / out_name) if args.out_dir else args.output
@@ -257,7 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_clean)
 
     p = sub.add_parser("detect", help="flag spun words with scores and candidate originals")
-    p.add_argument("file", nargs="?", default="-", help="text file, or - for stdin")
+    p.add_argument("file", nargs="?", default="-",
+                   help='text file, - for stdin, or a .jsonl[.gz] corpus with a "text" field '
+                        "(with --format json: one object per document, its spans added)")
     p.add_argument("-o", "--output", help="write here instead of stdout")
     p.add_argument("--format", choices=["text", "json"], default="text")
     add_model(p, rewriter=False)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from restore.detect import calibrate, valid_pairs
-from restore.pairs import clean_sentences
+from restore.detect import Detector, calibrate, valid_pairs
 from restore.errors import RestoreError
+from restore.pairs import clean_sentences
 from restore.pipeline import Pipeline
 from restore.train import CONFIG, train_detector
 from tests.conftest import TEXT
@@ -233,6 +233,18 @@ def test_clean_a_directory_and_a_jsonl_corpus(tiny_model, tmp_path):
         rows = [json.loads(line) for line in f]
     assert [r["id"] for r in rows] == [d["id"] for d in docs]
     assert rows[1]["text"] == pipe(TEXT).restored() and rows[1]["restore_edits"] == len(pipe(TEXT).edits)
+
+    det = Detector(tiny_model, threshold=0.0)
+    flagged = tmp_path / "spans.jsonl"
+    detect = [sys.executable, "-m", "restore.cli", "detect", "--model", str(tiny_model), "--threshold", "0"]
+    p = subprocess.run(detect + [str(corpus), "--format", "json", "-o", str(flagged)], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in flagged.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [d["id"] for d in docs] and [r["text"] for r in rows] == [d["text"] for d in docs]
+    assert rows[1]["spans"] == [s.to_dict() for s in det.detect(TEXT)] and rows[1]["spans"]
+    assert all(r["text"][s["start"]:s["end"]] == s["text"] for r in rows for s in r["spans"])
+    p = subprocess.run(detect + [str(corpus)], capture_output=True)
+    assert p.returncode == 2 and b"--format json" in p.stderr
 
     bad, out2 = tmp_path / "bad.jsonl", tmp_path / "bad_out.jsonl"
     bad.write_text('{"text": "fine"}\n{"title": "no text"}\n', encoding="utf-8")
