@@ -478,18 +478,17 @@ def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict
     best_cand = {id(w): (c[0].text if c else None)
                  for w, lp in zip(maybe, det.orig_logprobs([w.ws.hidden for w in maybe]))
                  for c in [det.candidates(w.ws.token.text, lp, k=1)]}
-    spun_ids = {id(w) for w in words}
     n_clean = sum(len(r["clean"].split()) for r in clean_rows)
+
+    def edited(ws: list[Labelled], t: float) -> list[Labelled]:
+        return [w for w in ws if w.ws.probs["combined"] >= t and best_cand.get(id(w))]
+
     results = []
     for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         edits: dict[int, list[Labelled]] = {}
-        clean_edits = 0
-        for w in maybe:
-            if w.ws.probs["combined"] >= t and best_cand[id(w)]:
-                if id(w) in spun_ids:
-                    edits.setdefault(w.row, []).append(w)
-                else:
-                    clean_edits += 1
+        for w in edited(words, t):
+            edits.setdefault(w.row, []).append(w)
+        clean_edits = len(edited(clean_words, t))
         hyps = [replace_spans(r["spun"], ((w.start, w.end, best_cand[id(w)]) for w in edits.get(i, [])))
                 for i, r in enumerate(rows)]
         bleu = sacre_scores(hyps, [r["clean"] for r in rows])["BLEU"][0]

@@ -167,8 +167,9 @@ class Seq2SeqRewriter:
 class Pipeline:
     def __init__(self, model_dir: Path | str = DEFAULT_DIR, threshold: float | None = None,
                  rewriter: Path | str | None = None, lm: Path | str | None = LM_DIR):
-        """threshold None: the language model's tuned one, or without it (lm=None) the edit
-        threshold chosen on validation BLEU at calibration. rewriter: a T5 directory."""
+        """threshold None: the one tuned with the language model (`models/lm/config.json`), or
+        without it (lm=None, or a T5 `rewriter` directory) the detector's `--no-lm` edit
+        threshold; both are the best validation BLEU within a budget of clean-text changes."""
         self.detector = Detector(model_dir)
         default = self.detector.calibration.get("clean_threshold", 0.5)
         if rewriter:
