@@ -236,43 +236,56 @@ class Detector:
             return list(torch.log_softmax(self.bundle.model.orig_head(torch.stack(states)), -1))
 
     def candidates(self, word: str, logp: torch.Tensor | None, k: int = 5) -> list[Candidate]:
-        """Originals for a flagged word: inverse thesaurus prior x originals head, best first."""
+        """Originals for a flagged word, best first, scored by the product of the inverse
+        thesaurus prior and the originals head (context), normalised over every original
+        either knows: a candidate only the head proposes keeps the head's own, modest
+        probability instead of looking certain for being alone in the top k."""
         key = word.lower()
         prior = dict(self.lex.originals(key))
+        base_form: dict[str, str] = {}
         if not prior:
-            prior = self._inflected_originals(key)
+            prior, base_form = self._inflected_originals(key)
         if key in _DIGITS:
             prior = {_DIGITS[key]: 1.0}
-        beta = self.calibration["beta"] if self.calibration else 1.0
         scores: dict[str, float] = {}
         if logp is not None:
-            top = torch.topk(logp, k).indices.tolist()
+            beta = self.calibration["beta"] if self.calibration else 1.0
             vocab = self.bundle.orig_index
-            for cand in list(prior) + [self.bundle.originals[i] for i in top]:
-                if cand == key or cand == "<unk>":
-                    continue
-                model_lp = float(logp[vocab[cand]]) if cand in vocab else -12.0
-                scores[cand] = model_lp + beta * math.log(prior.get(cand, 0.0) + 1e-4)
-        else:
-            scores = {c: math.log(p) for c, p in prior.items() if c != key}
-        if not scores:
-            return []
-        best = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
-        z = max(s for _, s in best)
-        total = sum(math.exp(s - z) for _, s in best)
-        return [Candidate(match_case(c, word), round(math.exp(s - z) / total, 4)) for c, s in best]
 
-    def _inflected_originals(self, key: str) -> dict[str, float]:
-        """'gatherings' -> lemma 'gathering' -> 'meeting' -> 'meetings'."""
+            base_of = {form: base for base, form in base_form.items()}
+
+            def head(cand: str) -> float:  # an inflected original also takes its base form's guess
+                return max(float(logp[vocab[c]]) if c in vocab else -12.0 for c in (cand, base_of.get(cand, cand)))
+
+            floor = beta * math.log(1e-4)
+            top = [self.bundle.originals[i] for i in torch.topk(logp, k).indices.tolist()]
+            for cand in list(prior) + [base_form.get(c, c) for c in top]:  # "use" -> "using" for "utilizing"
+                if cand != key and cand != "<unk>":
+                    scores[cand] = head(cand) + beta * math.log(prior.get(cand, 0.0) + 1e-4)
+            # log Z over the whole originals space: the head sums to 1, each at the floor but the prior's
+            z = math.log(math.exp(floor) + sum(math.exp(head(c)) * ((p + 1e-4) ** beta - math.exp(floor))
+                                               for c, p in prior.items()))
+            best = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
+            return [Candidate(match_case(c, word), round(min(math.exp(s - z), 1.0), 4)) for c, s in best]
+        scores = {c: p for c, p in prior.items() if c != key}
+        best = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
+        total = sum(scores.values()) or 1.0
+        return [Candidate(match_case(c, word), round(p / total, 4)) for c, p in best]
+
+    def _inflected_originals(self, key: str) -> tuple[dict[str, float], dict[str, str]]:
+        """'gatherings' -> lemma 'gathering' -> 'meeting' -> 'meetings'; with each form's base
+        ('meeting' -> 'meetings'), so the head's base-form guesses get the word's inflection."""
         from lemminflect import getInflection
 
         out: dict[str, float] = {}
+        base_form: dict[str, str] = {}
         for lemma, _, tag in _lemma_and_tags(key):
             for orig, p in self.lex.originals(lemma):
                 forms = getInflection(orig, tag) if " " not in orig else None
                 if forms:
                     out[forms[0]] = max(out.get(forms[0], 0.0), p)
-        return out
+                    base_form.setdefault(orig, forms[0])
+        return out, base_form
 
     # -- the API -----------------------------------------------------------
     def detect_many(self, texts: list[str], signal: str = "combined",

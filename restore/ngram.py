@@ -27,7 +27,18 @@ from restore.lexicon import Lexicon
 from restore.text import match_case, replace_spans, tokenize, units
 
 BOS, EOS = "<s>", "</s>"
+CAP = "<cap>"
 T = TypeVar("T")
+
+
+def lm_word(word: str, initial: bool, names: frozenset[str] = frozenset()) -> str:
+    """The LM's token for a word. A capitalised word inside a sentence is itself if it is one
+    of the LM's frequent `names` ("Monday", "US"), else <cap>, so that "leader <cap>" or
+    "in <cap>" is learnt from every rare name, not from the few a 2.5M-word corpus holds;
+    everything else is lowercased."""
+    if not initial and word[:1].isupper() and word != "I":
+        return word if word in names else CAP
+    return word.lower()
 
 
 class KneserNeyTrigram:
@@ -42,6 +53,7 @@ class KneserNeyTrigram:
                  n_bigram_types: int, discount: float = 0.75):
         self.vocab, self.d, self.n_bigram_types = vocab, discount, n_bigram_types
         self.index = {w: i for i, w in enumerate(vocab)}
+        self.names = frozenset(w for w in vocab if w[:1].isupper())
         self.V = len(vocab)
         self.c3, self.ctx3_total, self.ctx3_types, self.cc2 = (
             tables["c3"], tables["ctx3_total"], tables["ctx3_types"], tables["cc2"])
@@ -165,12 +177,20 @@ def beam_search(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T]]],
     return list(max(beams, key=lambda x: x[0] + lm_weight * lm.logprob(x[1][0], x[1][1], EOS))[2])
 
 
-def corpus_sentences(path: Path):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            text = json.loads(line)["text"]
-            for a, b in units(text):
-                yield [t.text.lower() for t in tokenize(text[a:b])]
+def corpus_sentences(path: Path, min_name_count: int = 50):
+    """The train split as LM token lists; capitalised words seen at least `min_name_count`
+    times inside sentences keep their identity, rarer ones become <cap> (see `lm_word`)."""
+    def unit_tokens():
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                text = json.loads(line)["text"]
+                for a, b in units(text):
+                    yield tokenize(text[a:b])
+
+    counts = Counter(t.text for toks in unit_tokens() for t in toks[1:] if t.text[:1].isupper())
+    names = frozenset(w for w, c in counts.items() if c >= min_name_count)
+    for toks in unit_tokens():
+        yield [lm_word(t.text, i == 0, names) for i, t in enumerate(toks)]
 
 
 class NoisyChannel:
@@ -180,22 +200,22 @@ class NoisyChannel:
         self.lm, self.lex, self.beam = lm, lexicon, beam
         self.log_keep, self.log_swap = math.log(1 - swap_rate), math.log(swap_rate)
 
-    def _options(self, word: str, initial: bool) -> list[tuple[str, float]]:
+    def _options(self, word: str, initial: bool) -> list[tuple[str, float, str | None]]:
+        """(LM words, log cost, replacement or None to keep) for one word of a sentence."""
         key = word.lower()
-        options = [(key, self.log_keep)]
+        options: list[tuple[str, float, str | None]] = [(lm_word(word, initial, self.lm.names), self.log_keep, None)]
         if word.islower() or (initial and word[:1].isupper() and word[1:].islower()):
             for orig, _ in self.lex.originals(key)[:10]:
                 p = self.lex.substitutes(orig).get(key, 0.0)
                 if p > 0:
-                    options.append((orig, self.log_swap + math.log(p)))
+                    options.append((orig, self.log_swap + math.log(p), orig))
         return options
 
     def restore_sentence(self, text: str) -> str:
         toks = tokenize(text)
-        choices = [[(orig, cost, orig) for orig, cost in self._options(tok.text, i == 0)] for i, tok in enumerate(toks)]
-        best = beam_search(self.lm, choices, self.beam)
+        best = beam_search(self.lm, [self._options(tok.text, i == 0) for i, tok in enumerate(toks)], self.beam)
         return replace_spans(text, ((tok.start, tok.end, match_case(choice, tok.text))
-                                    for tok, choice in zip(toks, best) if choice != tok.text.lower()))
+                                    for tok, choice in zip(toks, best) if choice is not None))
 
     def __call__(self, texts: list[str]) -> list[str]:
         return [replace_spans(t, ((a, b, self.restore_sentence(t[a:b])) for a, b in units(t))) for t in texts]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from restore.detect import DEFAULT_DIR, Detector, Span
 from restore.errors import RestoreError
-from restore.ngram import KneserNeyTrigram, beam_search
+from restore.ngram import KneserNeyTrigram, beam_search, lm_word
 from restore.paths import LM_DIR
 from restore.text import match_case, replace_spans, tokenize, units
 
@@ -83,16 +83,18 @@ class CandidateRewriter:
         # the sentence as choices: a fixed word (span None), or a span kept (new None) or replaced
         items: list[tuple[Span | None, list[tuple[str, float, str | None]]]] = []
         k = 0
-        for tok in tokenize(text[a:b]):
+        toks = tokenize(text[a:b])
+        for i, tok in enumerate(toks):
             start = a + tok.start
             while k < len(spans) and spans[k].end <= start:
                 k += 1
             span = spans[k] if k < len(spans) and spans[k].start <= start < spans[k].end else None
             if span is None:
-                items.append((None, [(tok.text.lower(), 0.0, None)]))
+                items.append((None, [(lm_word(tok.text, i == 0, self.lm.names), 0.0, None)]))
             elif start == span.start:  # later tokens of a multiword span belong to its choice
                 p = min(max(span.score, 1e-4), 1 - 1e-4)
-                keep = (span.text.lower(), w["spun"] * math.log(1 - p) + w["keep"] - self._common(span.text), None)
+                kept = " ".join(lm_word(t.text, i == 0 and j == 0, self.lm.names) for j, t in enumerate(tokenize(span.text)))
+                keep = (kept, w["spun"] * math.log(1 - p) + w["keep"] - self._common(kept), None)
                 items.append((span, [keep] + [
                     (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6))
                      - self._common(c.text), c.text)

@@ -3,8 +3,9 @@ pipeline weighs it against the detector, on validation sentences.
 
     python scripts/build_lm.py            # -> models/lm/{lm.safetensors,vocab.txt.gz,config.json}
 
-The LM is counts only (integer arrays keyed by word ids, n-grams seen once dropped) and is
-used to choose among the detector's candidates in context (`CandidateRewriter`).
+The LM is counts only (integer arrays keyed by word ids, n-grams seen once dropped, names
+seen fewer than --min-name-count times one token, <cap>) and is used to choose among the
+detector's candidates in context (`CandidateRewriter`).
 Fidelity first: the chosen setting is the one with the best validation BLEU among those
 that change at most --clean-budget words per 1000 of clean validation sentences.
 """
@@ -38,6 +39,8 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=DEFAULT_DIR, help="the detector")
     ap.add_argument("--out", type=Path, default=LM_DIR)
     ap.add_argument("--min-count", type=int, default=2)
+    ap.add_argument("--min-name-count", type=int, default=50,
+                    help="capitalised words rarer than this inside sentences share the LM token <cap>")
     ap.add_argument("--n-valid", type=int, default=1000, help="spun validation sentences")
     ap.add_argument("--n-clean", type=int, default=3000, help="clean validation sentences")
     ap.add_argument("--clean-budget", type=float, default=0.75,
@@ -45,8 +48,8 @@ def main() -> None:
     args = ap.parse_args()
 
     t0 = time.time()
-    lm = KneserNeyTrigram.build(corpus_sentences(args.corpus), min_count=args.min_count)
-    lm.save(args.out, {"min_count": args.min_count})
+    lm = KneserNeyTrigram.build(corpus_sentences(args.corpus, args.min_name_count), min_count=args.min_count)
+    lm.save(args.out, {"min_count": args.min_count, "min_name_count": args.min_name_count})
     size = sum(f.stat().st_size for f in args.out.iterdir())
     print(f"LM: {len(lm.vocab):,} words, {len(lm.c3):,} trigrams, {size / 1e6:.1f} MB, {time.time() - t0:.0f}s")
 
@@ -72,7 +75,7 @@ def main() -> None:
               + f": BLEU {bleu:.2f}, changes/1000 clean {changes:.2f}", flush=True)
     _, bleu, changes, values = max(results)
     cfg = dict(zip(GRID, values))
-    meta = {"min_count": args.min_count, "min_score": cfg.pop("min_score"),
+    meta = {"min_count": args.min_count, "min_name_count": args.min_name_count, "min_score": cfg.pop("min_score"),
             "rewrite": {"lm": 1.0, "candidate": 1.0, **cfg, "beam": 8},
             "tuned": {"valid_bleu": round(bleu, 2), "valid_changes_per_1000_clean": round(-changes, 2),
                       "n_valid": args.n_valid, "n_clean": args.n_clean, "clean_budget": args.clean_budget}}

@@ -96,3 +96,26 @@ def test_a_corrupt_lm_file_is_a_clear_error(tmp_path, broken):
     (tmp_path / "lm" / broken).write_bytes(b"\x1f\x8bgarbage" if broken.endswith(".gz") else b"{garbage")
     with pytest.raises(RestoreError, match="language model at .* (is unreadable|has no readable config)"):
         Pipeline(DETECTOR_DIR, lm=tmp_path / "lm")
+
+
+def test_rare_names_share_one_token_so_the_lm_knows_a_name_it_never_saw(tmp_path):
+    import gzip
+    import json
+
+    from restore.ngram import CAP, corpus_sentences, lm_word
+
+    docs = ["The party leader Kim met the leader Lee on Monday. On Monday the leader Park spoke.",
+            "We have a plan, the leader Moon said. I have a plan too."]
+    path = tmp_path / "train.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps({"text": d}) + "\n" for d in docs)
+    sentences = list(corpus_sentences(path, min_name_count=2))
+    assert sentences[0] == ["the", "party", "leader", CAP, "met", "the", "leader", CAP, "on", "Monday"]
+    assert sentences[-1] == ["i", "have", "a", "plan", "too"]  # sentence-initial words and "I" are lowercased
+    lm = KneserNeyTrigram.build(sentences)
+    assert lm.names == {"Monday"}
+    assert lm_word("Choi", False, lm.names) == CAP and lm_word("Choi", True, lm.names) == "choi"
+    text = "We person Choi met the envoy"  # "Choi" is not in the corpus; "we have" is
+    a = text.index("person")
+    spans = [Span(a, a + 6, "person", 0.9, [Candidate("have", 0.6), Candidate("leader", 0.4)])]
+    assert CandidateRewriter(lm)(Document(text, spans=spans)).restored() == text.replace("person", "leader")

@@ -85,3 +85,28 @@ def test_shipped_t5_rewriters_load_and_span_mode_copies_unflagged_text(name):
             assert kept in doc.restored()
     else:
         assert isinstance(doc.restored(), str) and "\n" not in doc.restored()
+
+
+def _head(det, mass: dict[str, float]):
+    """An originals-head distribution with the given probabilities, the rest spread evenly."""
+    import torch
+
+    p = torch.full((len(det.bundle.originals),), (1 - sum(mass.values())) / (len(det.bundle.originals) - len(mass)))
+    for word, m in mass.items():
+        p[det.bundle.orig_index[word]] = m
+    return torch.log(p)
+
+
+def test_a_candidate_only_the_head_proposes_keeps_the_heads_probability(pipe):
+    det = pipe.detector
+    alone = det.candidates("zzqx", _head(det, {"use": 0.3}))  # no thesaurus entry: head guesses only
+    assert alone[0].text == "use" and alone[0].score == pytest.approx(0.3, abs=0.01)
+    backed = det.candidates("betwixt", _head(det, {"between": 0.3}))  # thesaurus and head agree
+    assert backed[0].text == "between" and backed[0].score > 0.95
+    assert all(sum(c.score for c in cands) <= 1.0001 for cands in (alone, backed))
+
+
+def test_the_heads_base_form_guess_takes_the_spun_words_inflection(pipe):
+    det = pipe.detector
+    assert det.candidates("utilizing", _head(det, {"use": 0.9}))[0].text == "using"
+    assert det.candidates("Utilizing", _head(det, {"use": 0.9}))[0].text == "Using"
