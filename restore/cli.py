@@ -259,9 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
         if rewriter:
             p.add_argument("--rewriter", type=Path, help="T5 rewriter directory (default: best candidate in context)")
             p.add_argument("--lm", type=Path, default=LM_DIR,
-                           help="trigram LM that weighs the candidates in context (default: the shipped one)")
+                           help="trigram LM that the detector asks and that weighs the candidates in context "
+                                "(default: the shipped one)")
             p.add_argument("--no-lm", dest="lm", action="store_const", const=None,
-                           help="take each span's best candidate alone")
+                           help="take each span's best candidate alone (the detector still asks the shipped LM)")
 
     p = sub.add_parser("clean", help="restore spun text (the main job)")
     p.add_argument("files", nargs="*", help="text files, directories (their *.txt files), a .jsonl[.gz] corpus "

@@ -139,8 +139,12 @@ class KneserNeyTrigram:
 
     def logprob(self, u: str, v: str, w: str) -> float:
         """log P(w | u v); words outside the vocabulary share the unigram floor."""
-        d, V, index = self.d, self.V, self.index
-        iu, iv, iw = index.get(u, -1), index.get(v, -1), index.get(w, -1)
+        index = self.index
+        return self.logprob_ids(index.get(u, -1), index.get(v, -1), index.get(w, -1))
+
+    def logprob_ids(self, iu: int, iv: int, iw: int) -> float:
+        """log P(w | u v) by word ids (-1: outside the vocabulary), for callers that look words up once."""
+        d, V = self.d, self.V
         p1 = self._p1(iw)
         if iv < 0 or not self.ctx2_total[iv]:
             return math.log(p1)

@@ -171,13 +171,16 @@ class Pipeline:
                  rewriter: Path | str | None = None, lm: Path | str | None = LM_DIR):
         """threshold None: the one tuned with the language model (`models/lm/config.json`), or
         without it (lm=None, or a T5 `rewriter` directory) the detector's `--no-lm` edit
-        threshold; both are the best validation BLEU within a budget of clean-text changes."""
-        self.detector = Detector(model_dir)
+        threshold; both are the best validation BLEU within a budget of clean-text changes.
+
+        The LM is counted once: a rewriter that weighs candidates with it takes the detector's
+        lexicon+context probability; any other takes the combined one, which has asked the LM."""
+        self.detector = Detector(model_dir, lm_dir=lm or LM_DIR)  # the detector asks the LM too
         default = self.detector.calibration.get("clean_threshold", 0.5)
         if rewriter:
             self.rewriter = Seq2SeqRewriter(rewriter)
         elif lm:
-            model = KneserNeyTrigram.load(Path(lm))
+            model = self.detector.lm
             try:
                 config = json.loads((Path(lm) / "config.json").read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
@@ -187,6 +190,8 @@ class Pipeline:
         else:
             self.rewriter = CandidateRewriter()
         self.detector.threshold = threshold if threshold is not None else default
+        lm_rewriter = isinstance(self.rewriter, CandidateRewriter) and self.rewriter.lm is not None
+        self.signal = "lexicon+context" if lm_rewriter else "combined"
 
     def __call__(self, text: str) -> Document:
         return self.run([text])[0]
@@ -194,7 +199,7 @@ class Pipeline:
     def run(self, texts: list[str]) -> list[Document]:
         """Restore several documents; their sentences share batches, each keeps its own rate prior."""
         with_candidates = isinstance(self.rewriter, CandidateRewriter)
-        spans = self.detector.detect_many(texts, with_candidates=with_candidates)
+        spans = self.detector.detect_many(texts, self.signal, with_candidates=with_candidates)
         return [self.rewriter(Document(t, spans=s)) for t, s in zip(texts, spans)]
 
     def restore_texts(self, texts: list[str]) -> list[str]:

@@ -32,7 +32,7 @@ def main() -> None:
     rows = valid_pairs(read_docs(args.valid), args.n, seed=5)
     pipe = Pipeline()
     threshold, pipe.detector.threshold = pipe.detector.threshold, 0.2
-    found = pipe.detector.detect_many([r["spun"] for r in rows])
+    found = pipe.detector.detect_many([r["spun"] for r in rows], pipe.signal)
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
     for row, spans in zip(rows, found):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from restore.detect import Detector, calibrate, valid_pairs
+from restore.detect import FEATURES, Detector, calibrate, valid_pairs
 from restore.errors import RestoreError
 from restore.pairs import clean_sentences
 from restore.pipeline import Pipeline
@@ -37,7 +37,8 @@ def tiny_model(tmp_path_factory) -> Path:
     assert (root / "run" / "log.jsonl").read_text().count("\n") >= 3
     docs = [TEXT] * 5
     calib = calibrate(root / "model", docs, valid_pairs(docs, 40), clean_sentences(docs, 20))
-    assert set(calib) >= {"lexicon", "context", "combined", "beta"}
+    assert set(calib) >= {"lexicon", "context", "lexicon+context", "combined", "beta"}
+    assert len(calib["combined"]["weights"]) == len(FEATURES["combined"])
     return root / "model"
 
 

@@ -110,3 +110,36 @@ def test_the_heads_base_form_guess_takes_the_spun_words_inflection(pipe):
     det = pipe.detector
     assert det.candidates("utilizing", _head(det, {"use": 0.9}))[0].text == "using"
     assert det.candidates("Utilizing", _head(det, {"use": 0.9}))[0].text == "Using"
+
+
+def _lm_features(det, text: str, word: str, ctx: float = 0.0) -> dict[str, float]:
+    """The LM features of one word of `text`, its lexicon and context evidence set to `ctx`."""
+    from restore.detect import WordScore
+    from restore.text import Token
+
+    start = text.index(word)
+    ws = WordScore(Token(word, start, start + len(word)),
+                   {"lex": 0.0, "unseen": 0.0, "ctx": ctx, "lex_x_ctx": 0.0, "initial": 0.0}, {}, None)
+    det.lm_evidence(text, [ws])
+    return ws.features
+
+
+def test_the_lm_is_asked_whether_an_original_fits_better_only_when_in_doubt(pipe):
+    det = pipe.detector
+    spun = _lm_features(det, "Officials met successful the capital on Tuesday.", "successful")
+    natural = _lm_features(det, "Officials hailed a successful launch on Tuesday.", "successful")
+    assert spun["lm_asked"] == natural["lm_asked"] == 1.0
+    assert spun["lm_gain"] > 3 and natural["lm_gain"] < 0, (spun, natural)
+    assert _lm_features(det, "Officials met zzqx the capital.", "zzqx")["lm_none"] == 1.0
+    sure = _lm_features(det, "Officials met successful the capital on Tuesday.", "successful", ctx=12.0)
+    assert sure["lm_asked"] == 0.0 and sure["lm_gain"] == 0.0  # lexicon+context already decided
+
+
+def test_the_lm_is_counted_once(pipe):
+    assert pipe.signal == "lexicon+context"  # the rewriter weighs the LM itself
+    assert Pipeline(lm=None).signal == "combined"  # best candidate alone: the detector's LM evidence
+    text = ["Officials met successful the capital on Tuesday."]
+    without = pipe.detector.score_documents(text, ("lexicon+context",))[0]
+    with_lm = pipe.detector.score_documents(text, ("combined",))[0]
+    assert without and not any("lm_asked" in w.features for w in without)  # not even asked: no time spent
+    assert any(w.features["lm_asked"] for w in with_lm)
