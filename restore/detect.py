@@ -202,7 +202,7 @@ class Detector:
                     state = hidden[row, enc.first_piece[w]] if with_hidden else None
                     words.append(WordScore(tok, f, {}, state))
                 if "combined" in signals:
-                    self.lm_evidence(pieces[i], words)
+                    self.lm_evidence(pieces[i], words, enc.words)
                 for ws in words:
                     ws.probs = {name: self._combine(name, ws.features) for name in signals}
                 results[i] = words
@@ -235,12 +235,13 @@ class Detector:
             for ws, p in zip(words, rate_prior.apply([ws.probs[name] for ws in words])):
                 ws.probs[name] = p
 
-    def lm_evidence(self, text: str, words: list[WordScore]) -> None:
+    def lm_evidence(self, text: str, words: list[WordScore], tokens: list[Token] | None = None) -> None:
         """Set the LM features of the words of one sentence (offsets into `text`): lm_gain, how
         many nats of pointwise mutual information with the trigram window the word's best
         single-word thesaurus original has over the word itself ("in the latest" against
         "successful the latest"); lm_none, no original to try; lm_asked, whether the LM was asked
-        (only within LM_BAND of the lexicon+context logit, once that is calibrated)."""
+        (only within LM_BAND of the lexicon+context logit, once that is calibrated). `tokens`:
+        tokenize(text), when the caller has it."""
         for ws in words:
             ws.features.update(lm_gain=0.0, lm_none=0.0, lm_asked=0.0)
         if not self.calibration or "lexicon+context" not in self.calibration:
@@ -249,7 +250,7 @@ class Detector:
         if not todo:
             return
         lm = self.lm
-        toks = tokenize(text)
+        toks = tokenize(text) if tokens is None else tokens
         seq = [lm.index.get(w, -1) for w in [BOS, BOS] + [lm_word(t.text, k == 0, lm.names)
                                                           for k, t in enumerate(toks)] + [EOS]]
         where = {t.start: k + 2 for k, t in enumerate(toks)}
