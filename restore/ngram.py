@@ -101,8 +101,9 @@ class KneserNeyTrigram:
             tensors[f"{name}.values"] = torch.tensor([table[k] for k in keys], dtype=torch.int32)
         for name in ("ctx2_total", "ctx2_types", "cc1"):
             tensors[name] = torch.tensor(getattr(self, name), dtype=torch.int32)
-        save_file(tensors, str(out / "lm.safetensors"),
-                  metadata={"discount": str(self.d), "n_bigram_types": str(self.n_bigram_types)})
+        # one metadata entry: safetensors writes several in hash order, and the file would differ run to run
+        params = json.dumps({"discount": self.d, "n_bigram_types": self.n_bigram_types}, sort_keys=True)
+        save_file(tensors, str(out / "lm.safetensors"), metadata={"kneser_ney": params})
         with open(out / "vocab.txt.gz", "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
             f.write(("\n".join(self.vocab) + "\n").encode("utf-8"))  # mtime 0: same corpus, same bytes
         write_text(json.dumps(meta or {}, indent=2) + "\n", str(out / "config.json"))
@@ -121,7 +122,8 @@ class KneserNeyTrigram:
             tables = {name: dict(zip(t[f"{name}.keys"].tolist(), t[f"{name}.values"].tolist()))
                       for name in ("c3", "ctx3_total", "ctx3_types", "cc2")}
             dense = {name: t[name].tolist() for name in ("ctx2_total", "ctx2_types", "cc1")}
-            n_bigram_types, discount = int(meta["n_bigram_types"]), float(meta["discount"])
+            params = json.loads(meta["kneser_ney"])
+            n_bigram_types, discount = int(params["n_bigram_types"]), float(params["discount"])
         except (OSError, ValueError, KeyError, EOFError, SafetensorError) as e:
             first = (str(e).splitlines() or [type(e).__name__])[0]
             raise RestoreError(f"language model at {path} is unreadable: {first}") from None

@@ -36,6 +36,10 @@ def test_lm_save_load_round_trip_and_pruning(tmp_path):
                     ("the", "capital", "unseen-word")]:
         assert loaded.logprob(u, v, w) == pytest.approx(pruned.logprob(u, v, w), abs=1e-12)
     assert not list((tmp_path / "lm").glob("*.pkl"))
+    for i in range(4):  # the same model gives the same bytes (no metadata in hash order)
+        loaded.save(tmp_path / f"again{i}", {"min_count": 2})
+        for name in ("lm.safetensors", "vocab.txt.gz"):
+            assert (tmp_path / f"again{i}" / name).read_bytes() == (tmp_path / "lm" / name).read_bytes()
 
 
 def test_lm_rewriter_chooses_in_context_and_keeps_clean_words():
