@@ -254,13 +254,13 @@ class Detector:
         seq = [lm.index.get(w, -1) for w in [BOS, BOS] + [lm_word(t.text, k == 0, lm.names)
                                                           for k, t in enumerate(toks)] + [EOS]]
         where = {t.start: k + 2 for k, t in enumerate(toks)}
-        lp, p1 = lm.logprob_ids, lm._p1
+        lp, uni = lm.logprob_ids, lm.unigram_logprob_id
         for ws in todo:
             j = where[ws.token.start]
             a, b, after = seq[j - 2], seq[j - 1], seq[j + 1 : j + 3]
 
             def fit(x: int) -> float:
-                s, h = lp(a, b, x) - math.log(p1(x)), (b, x)
+                s, h = lp(a, b, x) - uni(x), (b, x)
                 for y in after:
                     s, h = s + lp(h[0], h[1], y), (h[1], y)
                 return s
@@ -391,8 +391,6 @@ def load_signal(path: Path) -> dict[str, tuple[int, int]]:
 
 def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> dict[str, tuple[int, int]]:
     """Spin documents with the policy mix; count each surface word as spun or natural."""
-    from restore.text import tokenize
-
     spinner = Spinner(lex)
     spun_c: Counter[str] = Counter()
     nat_c: Counter[str] = Counter()
@@ -515,8 +513,6 @@ def fit_prior(det: Detector, words: list[Labelled], clean_words: list[Labelled],
     """The rate prior with the best validation F1 among those that flag at most
     `flag_budget` words per 1000 of clean sentences (fidelity first); if none does,
     the one that flags least."""
-    from restore.text import tokenize
-
     n_clean = sum(len(tokenize(r["spun"])) for r in clean_rows)
     positives = sum(w.label for w in words)
 

@@ -137,7 +137,11 @@ class KneserNeyTrigram:
 
     def unigram_logprob(self, w: str) -> float:
         """log of the unigram probability the higher orders back off to."""
-        return math.log(self._p1(self.index.get(w, -1)))
+        return self.unigram_logprob_id(self.index.get(w, -1))
+
+    def unigram_logprob_id(self, iw: int) -> float:
+        """`unigram_logprob` by word id (-1: outside the vocabulary)."""
+        return math.log(self._p1(iw))
 
     def logprob(self, u: str, v: str, w: str) -> float:
         """log P(w | u v); words outside the vocabulary share the unigram floor."""

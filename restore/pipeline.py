@@ -93,7 +93,8 @@ class CandidateRewriter:
                 items.append((None, [(lm_word(tok.text, i == 0, self.lm.names), 0.0, None)]))
             elif start == span.start:  # later tokens of a multiword span belong to its choice
                 p = min(max(span.score, 1e-4), 1 - 1e-4)
-                kept = " ".join(lm_word(t.text, i == 0 and j == 0, self.lm.names) for j, t in enumerate(tokenize(span.text)))
+                kept = " ".join(lm_word(t.text, i == 0 and j == 0, self.lm.names)
+                                for j, t in enumerate(tokenize(span.text)))
                 keep = (kept, w["spun"] * math.log(1 - p) + w["keep"] - self._common(kept), None)
                 items.append((span, [keep] + [
                     (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6))
