@@ -353,15 +353,19 @@ class Detector:
         return out, base_form
 
     # -- the API -----------------------------------------------------------
-    def detect_many(self, texts: list[str], signal: str = "combined",
-                    with_candidates: bool = True) -> list[list[Span]]:
-        """Flagged spans of each document (scored in one batched pass), ordered and not overlapping."""
-        scored = self.score_documents(texts, (signal,), with_hidden=with_candidates)
+    def detect_many(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,
+                    scored_by: str | None = None, threshold: float | None = None) -> list[list[Span]]:
+        """Flagged spans of each document (scored in one batched pass), ordered and not overlapping:
+        the words whose `signal` probability is at least `threshold` (default: the detector's),
+        each span scored by `scored_by`'s probability (default: the same signal)."""
+        scored_by = scored_by or signal
+        threshold = self.threshold if threshold is None else threshold
+        scored = self.score_documents(texts, tuple(dict.fromkeys((signal, scored_by))), with_hidden=with_candidates)
         out = []
         for words in scored:
-            flagged = [ws for ws in words if ws.probs[signal] >= self.threshold]
+            flagged = [ws for ws in words if ws.probs[signal] >= threshold]
             logps = self.orig_logprobs([ws.hidden for ws in flagged]) if with_candidates else [None] * len(flagged)
-            out.append([Span(ws.token.start, ws.token.end, ws.token.text, round(ws.probs[signal], 4),
+            out.append([Span(ws.token.start, ws.token.end, ws.token.text, round(ws.probs[scored_by], 4),
                              self.candidates(ws.token.text, lp) if with_candidates else [])
                         for ws, lp in zip(flagged, logps)])
         return out

@@ -174,8 +174,9 @@ class Pipeline:
         without it (lm=None, or a T5 `rewriter` directory) the detector's `--no-lm` edit
         threshold; both are the best validation BLEU within a budget of clean-text changes.
 
-        The LM is counted once: a rewriter that weighs candidates with it takes the detector's
-        lexicon+context probability; any other takes the combined one, which has asked the LM."""
+        Spans are flagged by the detector's combined probability, which has asked the LM where
+        lexicon and context were in doubt; but the LM is counted once in the choice: a rewriter
+        that weighs candidates with it reads each span's lexicon+context probability."""
         self.detector = Detector(model_dir, lm_dir=lm or LM_DIR)  # the detector asks the LM too
         default = self.detector.calibration.get("clean_threshold", 0.5)
         if rewriter:
@@ -192,16 +193,20 @@ class Pipeline:
             self.rewriter = CandidateRewriter()
         self.detector.threshold = threshold if threshold is not None else default
         lm_rewriter = isinstance(self.rewriter, CandidateRewriter) and self.rewriter.lm is not None
-        self.signal = "lexicon+context" if lm_rewriter else "combined"
+        self.score_signal = "lexicon+context" if lm_rewriter else "combined"
 
     def __call__(self, text: str) -> Document:
         return self.run([text])[0]
 
+    def detect(self, texts: list[str], threshold: float | None = None) -> list[list[Span]]:
+        """The spans the rewriter gets: flagged by the combined probability at `threshold`
+        (default: the pipeline's), scored by `score_signal`."""
+        return self.detector.detect_many(texts, "combined", isinstance(self.rewriter, CandidateRewriter),
+                                         scored_by=self.score_signal, threshold=threshold)
+
     def run(self, texts: list[str]) -> list[Document]:
         """Restore several documents; their sentences share batches, each keeps its own rate prior."""
-        with_candidates = isinstance(self.rewriter, CandidateRewriter)
-        spans = self.detector.detect_many(texts, self.signal, with_candidates=with_candidates)
-        return [self.rewriter(Document(t, spans=s)) for t, s in zip(texts, spans)]
+        return [self.rewriter(Document(t, spans=s)) for t, s in zip(texts, self.detect(texts))]
 
     def restore_texts(self, texts: list[str]) -> list[str]:
         """The eval harness's restorer interface: each text is its own document."""

@@ -31,21 +31,21 @@ def main() -> None:
 
     rows = valid_pairs(read_docs(args.valid), args.n, seed=5)
     pipe = Pipeline()
-    threshold, pipe.detector.threshold = pipe.detector.threshold, 0.2
-    found = pipe.detector.detect_many([r["spun"] for r in rows], pipe.signal)
+    texts = [r["spun"] for r in rows]
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
-    for row, spans in zip(rows, found):
-        doc = pipe.rewriter(Document(row["spun"], [s for s in spans if s.score >= threshold]))
+    for row, low, spans in zip(rows, pipe.detect(texts, threshold=0.2), pipe.detect(texts)):
+        doc = pipe.rewriter(Document(row["spun"], spans))
         new = {e.start: e.new.lower() for e in doc.edits}
-        by_start = {s.start: s for s in spans}
+        by_start = {s.start: s for s in low}
+        flagged = {s.start for s in spans}
         gold = {g["start"] for g in row["spans"]}
         for g in row["spans"]:
             span, orig = by_start.get(g["start"]), g["orig"].lower()
             among = span is not None and orig in [c.text.lower() for c in span.candidates]
             if span is None:
                 bucket = BUCKETS[3]
-            elif span.score < threshold:
+            elif span.start not in flagged:
                 bucket = BUCKETS[1] if among else BUCKETS[2]
             elif new.get(span.start) == orig:
                 bucket = BUCKETS[0]

@@ -135,11 +135,17 @@ def test_the_lm_is_asked_whether_an_original_fits_better_only_when_in_doubt(pipe
     assert sure["lm_asked"] == 0.0 and sure["lm_gain"] == 0.0  # lexicon+context already decided
 
 
-def test_the_lm_is_counted_once(pipe):
-    assert pipe.signal == "lexicon+context"  # the rewriter weighs the LM itself
-    assert Pipeline(lm=None).signal == "combined"  # best candidate alone: the detector's LM evidence
-    text = ["Officials met successful the capital on Tuesday."]
+def test_spans_are_flagged_with_the_lm_and_scored_without_it(pipe):
+    assert pipe.score_signal == "lexicon+context"  # the rewriter weighs the LM itself: counted once
+    assert Pipeline(lm=None).score_signal == "combined"  # best candidate alone: the detector's LM evidence
+    text = ["Officials met successful the capital on Tuesday, and a successful launch followed."]
+    words = pipe.detector.score_documents(text, ("lexicon+context", "combined"))[0]
+    spans = pipe.detect(text, threshold=0.3)[0]
+    assert spans
+    assert [s.start for s in spans] == [w.token.start for w in words if w.probs["combined"] >= 0.3]
+    by_start = {w.token.start: w for w in words}
+    assert all(s.score == round(by_start[s.start].probs["lexicon+context"], 4) for s in spans)
+    assert any(s.score != round(by_start[s.start].probs["combined"], 4) for s in spans)
     without = pipe.detector.score_documents(text, ("lexicon+context",))[0]
-    with_lm = pipe.detector.score_documents(text, ("combined",))[0]
-    assert without and not any("lm_asked" in w.features for w in without)  # not even asked: no time spent
-    assert any(w.features["lm_asked"] for w in with_lm)
+    assert not any("lm_asked" in w.features for w in without)  # not even asked: no time spent
+    assert any(w.features["lm_asked"] for w in words)
