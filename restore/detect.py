@@ -30,7 +30,7 @@ import torch
 from restore.errors import RestoreError
 from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
-from restore.ngram import BOS, EOS, KneserNeyTrigram, lm_word
+from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
 from restore.spin import NUMBER_WORDS, Spinner, _lemma_and_tags
 from restore.tagger import TaggerBundle
@@ -181,6 +181,7 @@ class Detector:
 
         Pieces are sentence-sized; they are batched sorted by their number of model pieces
         (a quarter less padding than sorting by characters)."""
+        asks_lm = any("lm_gain" in FEATURES[name] for name in signals)
         all_encs = self.bundle.encode_many(pieces)
         order = sorted(range(len(pieces)), key=lambda i: len(all_encs[i].ids))
         results: list[list[WordScore]] = [[] for _ in pieces]
@@ -203,7 +204,7 @@ class Detector:
                     f["lex_x_ctx"] = f["lex"] * f["ctx"] / 10
                     state = hidden[row, enc.first_piece[w]] if with_hidden else None
                     words.append(WordScore(tok, f, {}, state))
-                if "combined" in signals:
+                if asks_lm:
                     self.lm_evidence(pieces[i], words, enc.words)
                 for ws in words:
                     ws.probs = {name: self._combine(name, ws.features) for name in signals}
@@ -248,13 +249,13 @@ class Detector:
             ws.features.update(lm_gain=0.0, lm_none=0.0, lm_asked=0.0)
         if not self.calibration or "lexicon+context" not in self.calibration:
             return
-        todo = [ws for ws in words if LM_BAND[0] <= _logit(self._combine("lexicon+context", ws.features)) <= LM_BAND[1]]
+        low, high = _sigmoid(LM_BAND[0]), _sigmoid(LM_BAND[1])
+        todo = [ws for ws in words if low <= self._combine("lexicon+context", ws.features) <= high]
         if not todo:
             return
         lm = self.lm
         toks = tokenize(text) if tokens is None else tokens
-        seq = [lm.index.get(w, -1) for w in [BOS, BOS] + [lm_word(t.text, k == 0, lm.names)
-                                                          for k, t in enumerate(toks)] + [EOS]]
+        seq = [lm.index.get(w, -1) for w in [BOS, BOS] + lm.words(toks) + [EOS]]
         where = {t.start: k + 2 for k, t in enumerate(toks)}
         lp, uni = lm.logprob_ids, lm.unigram_logprob_id
         for ws in todo:
@@ -310,7 +311,6 @@ class Detector:
             prior, base_form = self._inflected_originals(key)
         if key in _DIGITS:
             prior = {_DIGITS[key]: 1.0}
-        scores: dict[str, float] = {}
         if logp is not None:
             beta = self.calibration["beta"] if self.calibration else 1.0
             vocab = self.bundle.orig_index
@@ -323,9 +323,7 @@ class Detector:
             lp = dict(zip(looked_up, logp[[vocab[c] for c in looked_up]].tolist()))  # one gather, not one per word
             # an inflected original also takes its base form's guess
             head = {c: max(lp.get(c, -12.0), lp.get(base_of.get(c, c), -12.0)) for c in cands}
-            for cand in cands:
-                if cand != key and cand != "<unk>":
-                    scores[cand] = head[cand] + beta * math.log(prior.get(cand, 0.0) + 1e-4)
+            scores = {c: head[c] + beta * math.log(prior.get(c, 0.0) + 1e-4) for c in cands if c not in (key, "<unk>")}
             # log Z over the whole originals space: the head sums to 1, each at the floor but the prior's
             floor = beta * math.log(1e-4)
             z = math.log(math.exp(floor) + sum(math.exp(head[c]) * ((p + 1e-4) ** beta - math.exp(floor))

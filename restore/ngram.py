@@ -24,7 +24,7 @@ from safetensors.torch import save_file
 from restore.errors import RestoreError
 from restore.io import write_text
 from restore.lexicon import Lexicon
-from restore.text import match_case, replace_spans, tokenize, units
+from restore.text import Token, match_case, replace_spans, tokenize, units
 
 BOS, EOS = "<s>", "</s>"
 CAP = "<cap>"
@@ -131,6 +131,10 @@ class KneserNeyTrigram:
             raise RestoreError(f"language model at {path} is unreadable: vocab.txt.gz does not match lm.safetensors")
         return cls(vocab, tables, dense, n_bigram_types, discount)
 
+    def words(self, tokens: list[Token]) -> list[str]:
+        """The LM's words for the tokens of one sentence (the first is sentence-initial)."""
+        return [lm_word(t.text, i == 0, self.names) for i, t in enumerate(tokens)]
+
     def _p1(self, iw: int) -> float:
         """The continuation unigram probability of word id iw (-1: outside the vocabulary), add-0.5 smoothed."""
         return ((self.cc1[iw] if iw >= 0 else 0) + 0.5) / (self.n_bigram_types + 0.5 * self.V)
@@ -210,10 +214,10 @@ class NoisyChannel:
         self.lm, self.lex, self.beam = lm, lexicon, beam
         self.log_keep, self.log_swap = math.log(1 - swap_rate), math.log(swap_rate)
 
-    def _options(self, word: str, initial: bool) -> list[tuple[str, float, str | None]]:
+    def _options(self, word: str, lm_token: str, initial: bool) -> list[tuple[str, float, str | None]]:
         """(LM words, log cost, replacement or None to keep) for one word of a sentence."""
         key = word.lower()
-        options: list[tuple[str, float, str | None]] = [(lm_word(word, initial, self.lm.names), self.log_keep, None)]
+        options: list[tuple[str, float, str | None]] = [(lm_token, self.log_keep, None)]
         if word.islower() or (initial and word[:1].isupper() and word[1:].islower()):
             for orig, _ in self.lex.originals(key)[:10]:
                 p = self.lex.substitutes(orig).get(key, 0.0)
@@ -223,7 +227,8 @@ class NoisyChannel:
 
     def restore_sentence(self, text: str) -> str:
         toks = tokenize(text)
-        best = beam_search(self.lm, [self._options(tok.text, i == 0) for i, tok in enumerate(toks)], self.beam)
+        choices = [self._options(tok.text, w, i == 0) for i, (tok, w) in enumerate(zip(toks, self.lm.words(toks)))]
+        best = beam_search(self.lm, choices, self.beam)
         return replace_spans(text, ((tok.start, tok.end, match_case(choice, tok.text))
                                     for tok, choice in zip(toks, best) if choice is not None))
 

@@ -11,11 +11,12 @@ import difflib
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from itertools import takewhile
 from pathlib import Path
 
 from restore.detect import DEFAULT_DIR, Detector, Span
 from restore.errors import RestoreError
-from restore.ngram import KneserNeyTrigram, beam_search, lm_word
+from restore.ngram import KneserNeyTrigram, beam_search
 from restore.paths import LM_DIR
 from restore.text import match_case, replace_spans, tokenize, units
 
@@ -84,17 +85,18 @@ class CandidateRewriter:
         items: list[tuple[Span | None, list[tuple[str, float, str | None]]]] = []
         k = 0
         toks = tokenize(text[a:b])
+        lm_words = self.lm.words(toks)
         for i, tok in enumerate(toks):
             start = a + tok.start
             while k < len(spans) and spans[k].end <= start:
                 k += 1
             span = spans[k] if k < len(spans) and spans[k].start <= start < spans[k].end else None
             if span is None:
-                items.append((None, [(lm_word(tok.text, i == 0, self.lm.names), 0.0, None)]))
+                items.append((None, [(lm_words[i], 0.0, None)]))
             elif start == span.start:  # later tokens of a multiword span belong to its choice
                 p = min(max(span.score, 1e-4), 1 - 1e-4)
-                kept = " ".join(lm_word(t.text, i == 0 and j == 0, self.lm.names)
-                                for j, t in enumerate(tokenize(span.text)))
+                inside = takewhile(lambda tw: a + tw[0].start < span.end, zip(toks[i:], lm_words[i:]))
+                kept = " ".join(w for _, w in inside)
                 keep = (kept, w["spun"] * math.log(1 - p) + w["keep"] - self._common(kept), None)
                 items.append((span, [keep] + [
                     (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6))
@@ -182,12 +184,11 @@ class Pipeline:
         if rewriter:
             self.rewriter = Seq2SeqRewriter(rewriter)
         elif lm:
-            model = self.detector.lm
             try:
                 config = json.loads((Path(lm) / "config.json").read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
                 raise RestoreError(f"language model at {lm} has no readable config.json: {e}") from None
-            self.rewriter = CandidateRewriter(model, config.get("rewrite"))
+            self.rewriter = CandidateRewriter(self.detector.lm, config.get("rewrite"))
             default = config.get("min_score", default)
         else:
             self.rewriter = CandidateRewriter()
