@@ -58,3 +58,18 @@ def test_alignment_backwards_gives_clean_text(lexicon, words, seps, seed):
     assert unspin(r.spun, r.edits) == text
     starts = [e.spun_start for e in r.edits]
     assert starts == sorted(starts)
+
+
+def test_chained_policy_swaps_through_the_substitutes_own_entry():
+    from restore.lexicon import Lexicon, parse_mythes
+
+    mythes = "UTF-8\nnew|1\n(adj)|fresh (similar term)\nfresh|1\n(adj)|caller (similar term)|new (related term)\n" \
+             "old|1\n(adj)|aged\naged|1\n(adj)|old\n"
+    lex = Lexicon(parse_mythes(mythes.splitlines(keepends=True)), {}, {"new": 50, "fresh": 5, "old": 20})
+    text = "They signed a new pact with old friends."
+    one = Spinner(lex, Policy(rate=1.0, wordnet=0.0)).spin(text)
+    two = Spinner(lex, Policy(rate=1.0, wordnet=0.0, hops=1.0)).spin(text)
+    assert one.spun == "They signed a fresh pact with aged friends."
+    # new -> fresh -> caller; old -> aged -> old would undo the swap, so it stops at "aged"
+    assert two.spun == "They signed a caller pact with aged friends."
+    assert unspin(two.spun, two.edits) == text and two.edits[0].clean == "new"
