@@ -48,6 +48,7 @@ FEATURES = {
 # it the LM changes few decisions (standard-set F1 0.8811 here, 0.8815 with (-3, 2): a fifth of the words
 # asked instead of a quarter).
 LM_BAND = (-2.5, 1.5)
+SURE = 0.9  # a neighbour this likely spun (lexicon+context) is read by the LM as its likeliest original
 
 
 @dataclass
@@ -242,7 +243,8 @@ class Detector:
         """Set the LM features of the words of one sentence (offsets into `text`): lm_gain, how
         many nats of pointwise mutual information with the trigram window the word's best
         single-word thesaurus original has over the word itself ("in the latest" against
-        "successful the latest"); lm_none, no original to try; lm_asked, whether the LM was asked
+        "successful the latest"), reading the neighbours that lexicon and context call surely
+        spun (SURE) as their likeliest originals; lm_none, no original to try; lm_asked, whether the LM was asked
         (only within LM_BAND of the lexicon+context logit, once that is calibrated). `tokens`:
         tokenize(text), when the caller has it."""
         for ws in words:
@@ -257,6 +259,11 @@ class Detector:
         toks = tokenize(text) if tokens is None else tokens
         seq = [lm.index.get(w, -1) for w in [BOS, BOS] + lm.words(toks) + [EOS]]
         where = {t.start: k + 2 for k, t in enumerate(toks)}
+        for ws in words:  # "successful Moscow astatine the": the window reads "at the"
+            if self._combine("lexicon+context", ws.features) >= SURE:
+                originals = self._single_word_originals(ws.token.text.lower())
+                if originals:
+                    seq[where[ws.token.start]] = originals[0]
         lp, uni = lm.logprob_ids, lm.unigram_logprob_id
         for ws in todo:
             j = where[ws.token.start]
@@ -456,7 +463,7 @@ def labelled_words(det: Detector, rows: list[dict], prior: bool = True) -> list[
 
 
 def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[dict],
-              clean_rows: list[dict], seed: int = 0, flag_budget: float = 1.75, clean_budget: float = 0.75) -> dict:
+              clean_rows: list[dict], seed: int = 0, flag_budget: float = 1.5, clean_budget: float = 0.75) -> dict:
     """Write lexsignal.json.gz (counted on train_docs; None keeps the file there) and
     calibration.json (fitted on valid pairs). Fidelity first: on the clean validation
     sentences `clean_rows` the rate prior may flag at most `flag_budget` words per 1000, and

@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
     ap.add_argument("--n-valid", type=int, default=3000, help="validation sentences to fit on")
     ap.add_argument("--n-clean", type=int, default=3000, help="clean validation sentences for the flag budget")
-    ap.add_argument("--flag-budget", type=float, default=1.75,
+    ap.add_argument("--flag-budget", type=float, default=1.5,
                     help="most flags per 1000 words of clean validation sentences (the rate prior's constraint)")
     ap.add_argument("--clean-budget", type=float, default=0.75,
                     help="most words per 1000 of clean validation sentences the --no-lm edit threshold may change")

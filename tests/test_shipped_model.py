@@ -112,15 +112,19 @@ def test_the_heads_base_form_guess_takes_the_spun_words_inflection(pipe):
     assert det.candidates("Utilizing", _head(det, {"use": 0.9}))[0].text == "Using"
 
 
-def _lm_features(det, text: str, word: str, ctx: float = 0.0) -> dict[str, float]:
-    """The LM features of one word of `text`, its lexicon and context evidence set to `ctx`."""
+def _lm_features(det, text: str, word: str, ctx: float = 0.0, sure: str | None = None) -> dict[str, float]:
+    """The LM features of one word of `text`, its lexicon and context evidence set to `ctx`
+    (and a neighbour, `sure`, given evidence that it is surely spun)."""
     from restore.detect import WordScore
     from restore.text import Token
 
-    start = text.index(word)
-    ws = WordScore(Token(word, start, start + len(word)),
-                   {"lex": 0.0, "unseen": 0.0, "ctx": ctx, "lex_x_ctx": 0.0, "initial": 0.0}, {}, None)
-    det.lm_evidence(text, [ws])
+    def score(w: str, c: float) -> WordScore:
+        start = text.index(w)
+        return WordScore(Token(w, start, start + len(w)),
+                         {"lex": 0.0, "unseen": 0.0, "ctx": c, "lex_x_ctx": 0.0, "initial": 0.0}, {}, None)
+
+    ws = score(word, ctx)
+    det.lm_evidence(text, [ws] + ([score(sure, 12.0)] if sure else []))
     return ws.features
 
 
@@ -133,6 +137,14 @@ def test_the_lm_is_asked_whether_an_original_fits_better_only_when_in_doubt(pipe
     assert _lm_features(det, "Officials met zzqx the capital.", "zzqx")["lm_none"] == 1.0
     sure = _lm_features(det, "Officials met successful the capital on Tuesday.", "successful", ctx=12.0)
     assert sure["lm_asked"] == 0.0 and sure["lm_gain"] == 0.0  # lexicon+context already decided
+
+
+def test_the_lm_reads_a_surely_spun_neighbour_as_its_original(pipe):
+    det = pipe.detector
+    spun = "Officials met successful Moscow astatine the weekend."
+    restored = _lm_features(det, spun, "successful", sure="astatine")
+    assert restored == _lm_features(det, "Officials met successful Moscow at the weekend.", "successful")
+    assert restored["lm_gain"] != _lm_features(det, spun, "successful")["lm_gain"]  # "astatine" in doubt: read as is
 
 
 def test_spans_are_flagged_with_the_lm_and_scored_without_it(pipe):
