@@ -15,6 +15,8 @@ import argparse
 import time
 from pathlib import Path
 
+from datasets import disable_progress_bars
+
 from restore.detect import DEFAULT_DIR
 from restore.evaluate import evaluate, format_table, identity, median_seconds, naive_reversal
 from restore.lexicon import load_lexicon
@@ -46,6 +48,7 @@ def main() -> None:
     ap.add_argument("--clean-docs", type=int, default=200, help="unspun test articles to check byte for byte")
     ap.add_argument("--spun-docs", type=int, default=100, help="whole test articles to spin and restore")
     args = ap.parse_args()
+    disable_progress_bars()  # the pair sets it builds would interleave bars with the tables
 
     if not args.pairs.is_dir():
         build_pairs(Path(args.test_corpus), args.pairs, seed=0, n=2000)
