@@ -4,6 +4,8 @@ Two kinds of evidence, combined by a logistic regression fitted on validation pa
 (so a score of 0.5 means even odds):
 - lexicon: how often a surface word is spinner output versus natural text, counted
   by spinning the train split (`lexsignal.json.gz`): "betwixt" is nearly always spun;
+  and how often next to its left and right neighbours (`neighbours.json.gz`): "successful
+  the" nearly always, "a successful" rarely;
 - context: the tagger's `spun` head reading the whole sentence, which tells
   "successful the latest" from "a successful launch";
 - the language model (the shipped trigram LM): how much better the word's best thesaurus
@@ -41,9 +43,14 @@ _DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
 FEATURES = {
     "lexicon": ["lex", "unseen"],
     "context": ["ctx"],
-    "lexicon+context": ["lex", "unseen", "ctx", "lex_x_ctx", "initial"],
-    "combined": ["lex", "unseen", "ctx", "lex_x_ctx", "initial", "lm_gain", "lm_none", "lm_asked"],
+    "lexicon+context": ["lex", "unseen", "ctx", "lex_x_ctx", "initial", "lex_left", "lex_right"],
+    "combined": ["lex", "unseen", "ctx", "lex_x_ctx", "initial", "lex_left", "lex_right",
+                 "lm_gain", "lm_none", "lm_asked"],
 }
+# A word's spin rate next to a given neighbour ("successful the": nearly always spun; "a
+# successful": natural) is pulled towards the word's own rate by this many pseudo-counts;
+# pairs seen fewer than MIN_PAIR times when the train split was spun are not kept.
+NEIGHBOUR_PRIOR, MIN_PAIR = 5.0, 3
 # The language model is asked about a word only when the lexicon+context logit lies here: outside
 # it the LM changes few decisions (standard-set F1 0.8811 here, 0.8815 with (-3, 2): a fifth of the words
 # asked instead of a quarter).
@@ -141,6 +148,7 @@ class Detector:
         self._lm_originals: dict[str, tuple[int, ...]] = {}
         self.threshold = threshold
         self.signal = load_signal(model_dir / "lexsignal.json.gz")
+        self.neighbours = load_neighbours(model_dir / "neighbours.json.gz")
         calib = model_dir / "calibration.json"
         if calibrated and not calib.is_file():
             raise RestoreError(f"{calib} missing: run scripts/calibrate_detector.py")
@@ -157,6 +165,16 @@ class Detector:
         if spun == 0 and natural == 0:
             return 0.0, True
         return (spun + 0.05) / (spun + natural + 0.1), False
+
+    def neighbour_shift(self, word: str, p_word: float, side: str, neighbour: str) -> float:
+        """How far one neighbour moves the word's spin log-odds, as counted when the train split
+        was spun: the lexicon signal with a little context, from far more text than the tagger
+        saw ("successful the" is spun, "a successful" natural); 0 for pairs too rare to keep."""
+        counts = self.neighbours[side].get(word, {}).get(neighbour)
+        if counts is None:
+            return 0.0
+        spun, natural = counts
+        return _logit((spun + NEIGHBOUR_PRIOR * p_word) / (spun + natural + NEIGHBOUR_PRIOR)) - _logit(p_word)
 
     def eligible(self, text: str, tok: Token) -> bool:
         """Could a spinner have written this token? Names, acronyms and long numbers: no.
@@ -203,6 +221,11 @@ class Detector:
                     initial = float(not tok.text.islower() and tok.is_word)
                     f = {"lex": _logit(p_lex), "unseen": float(unseen), "ctx": _logit(p_ctx), "initial": initial}
                     f["lex_x_ctx"] = f["lex"] * f["ctx"] / 10
+                    key = tok.text.lower()
+                    left = enc.words[w - 1].text.lower() if w else BOS
+                    right = enc.words[w + 1].text.lower() if w + 1 < len(enc.words) else EOS
+                    f["lex_left"] = self.neighbour_shift(key, p_lex, "left", left)
+                    f["lex_right"] = self.neighbour_shift(key, p_lex, "right", right)
                     state = hidden[row, enc.first_piece[w]] if with_hidden else None
                     words.append(WordScore(tok, f, {}, state))
                 if asks_lm:
@@ -402,24 +425,61 @@ def load_signal(path: Path) -> dict[str, tuple[int, int]]:
         raise RestoreError(f"{path} is unreadable: {str(e).splitlines()[0]}") from None
 
 
-def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> dict[str, tuple[int, int]]:
-    """Spin documents with the policy mix; count each surface word as spun or natural."""
+def write_json_gz(path: Path, data: dict) -> None:
+    """Compact gzipped JSON, byte for byte the same for the same data (no time in the header)."""
+    with open(path, "wb") as out, gzip.GzipFile(filename="", fileobj=out, mode="wb", mtime=0) as raw:
+        raw.write(json.dumps(data, separators=(",", ":")).encode("utf-8"))
+
+
+def load_neighbours(path: Path) -> dict[str, dict[str, dict[str, list[int]]]]:
+    """{"left"|"right": {word: {neighbour: [spun, natural]}}}"""
+    if not path.is_file():
+        raise RestoreError(f"{path} missing: run scripts/calibrate_detector.py")
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            table = json.load(f)
+        return {side: table[side] for side in ("left", "right")}
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        raise RestoreError(f"{path} is unreadable: {str(e).splitlines()[0]}") from None
+
+
+def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> tuple[dict[str, tuple[int, int]], dict]:
+    """Spin documents with the policy mix; count each surface word as spun or natural, alone
+    (the lexicon signal) and, for words a spinner writes, next to each neighbour within its
+    sentence (BOS/EOS at the ends), keeping pairs seen at least MIN_PAIR times."""
     spinner = Spinner(lex)
     spun_c: Counter[str] = Counter()
     nat_c: Counter[str] = Counter()
+    pairs: dict[tuple[str, str, str], list[int]] = {}
     for i, doc in enumerate(docs):
         res = spinner.spin(doc, seed=seed * 1_000_003 + i)
         inside = [(e.spun_start, e.spun_end) for e in res.edits]
+        labels: dict[int, bool] = {}
         k = 0
         for tok in tokenize(res.spun):
             while k < len(inside) and inside[k][1] <= tok.start:
                 k += 1
             key = tok.text.lower()
-            if k < len(inside) and inside[k][0] <= tok.start < inside[k][1]:
+            labels[tok.start] = k < len(inside) and inside[k][0] <= tok.start < inside[k][1]
+            if labels[tok.start]:
                 spun_c[key] += 1
             else:
                 nat_c[key] += 1
-    return {w: (spun_c[w], nat_c[w]) for w in spun_c}
+        for a, b in units(res.spun):
+            toks = tokenize(res.spun[a:b])
+            words = [BOS] + [t.text.lower() for t in toks] + [EOS]
+            for j, tok in enumerate(toks):
+                spun = labels.get(a + tok.start)
+                if spun is None:
+                    continue
+                for key in (("left", words[j + 1], words[j]), ("right", words[j + 1], words[j + 2])):
+                    counts = pairs.setdefault(key, [0, 0])
+                    counts[0 if spun else 1] += 1
+    neighbours: dict[str, dict[str, dict[str, list[int]]]] = {"left": {}, "right": {}}
+    for (side, word, ctx), counts in sorted(pairs.items()):
+        if word in spun_c and sum(counts) >= MIN_PAIR:
+            neighbours[side].setdefault(word, {})[ctx] = counts
+    return {w: (spun_c[w], nat_c[w]) for w in spun_c}, neighbours
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) -> np.ndarray:
@@ -464,15 +524,15 @@ def labelled_words(det: Detector, rows: list[dict], prior: bool = True) -> list[
 
 def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[dict],
               clean_rows: list[dict], seed: int = 0, flag_budget: float = 1.5, clean_budget: float = 0.75) -> dict:
-    """Write lexsignal.json.gz (counted on train_docs; None keeps the file there) and
+    """Write lexsignal.json.gz and neighbours.json.gz (counted on train_docs; None keeps the files) and
     calibration.json (fitted on valid pairs). Fidelity first: on the clean validation
     sentences `clean_rows` the rate prior may flag at most `flag_budget` words per 1000, and
     the `--no-lm` edit threshold may change at most `clean_budget`."""
     lex = load_lexicon()
     if train_docs is not None:
-        signal = count_signal(train_docs, lex, seed=seed)
-        with gzip.open(model_dir / "lexsignal.json.gz", "wt", encoding="utf-8") as f:
-            json.dump({w: list(v) for w, v in sorted(signal.items())}, f, separators=(",", ":"))
+        signal, neighbours = count_signal(train_docs, lex, seed=seed)
+        write_json_gz(model_dir / "lexsignal.json.gz", {w: list(v) for w, v in sorted(signal.items())})
+        write_json_gz(model_dir / "neighbours.json.gz", neighbours)
     det = Detector(model_dir, lexicon=lex, calibrated=False)
     calib: dict = {}
     for stage in ("without the LM", "with it"):  # the LM is asked where lexicon+context are unsure

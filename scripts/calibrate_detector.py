@@ -2,7 +2,7 @@
 
     python scripts/calibrate_detector.py --model models/detector
 
-Writes lexsignal.json.gz and calibration.json into the model directory.
+Writes lexsignal.json.gz, neighbours.json.gz and calibration.json into the model directory.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def main() -> None:
     ap.add_argument("--clean-budget", type=float, default=0.75,
                     help="most words per 1000 of clean validation sentences the --no-lm edit threshold may change")
     ap.add_argument("--keep-signal", action="store_true",
-                    help="keep the model directory's lexsignal.json.gz (it depends only on lexicon and corpus)")
+                    help="keep the model directory's lexsignal.json.gz and neighbours.json.gz "
+                         "(they depend only on lexicon and corpus)")
     args = ap.parse_args()
     t0 = time.time()
     train_docs = None if args.keep_signal else read_docs(args.corpus)

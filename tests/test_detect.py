@@ -70,3 +70,15 @@ def test_glued_tokens_are_not_words_a_spinner_swaps(text, word, lexicon):
     assert not glued(text, tokenize(text)[0])
     spinner = Spinner(lexicon, Policy(rate=1.0, choice="first"))
     assert spinner.spin(text.replace("meeting", "city"), seed=0).spun.split()[1] == text.split()[1]
+
+
+def test_spinning_counts_each_word_next_to_its_neighbours(lexicon):
+    from restore.detect import count_signal
+
+    docs = ["We met in the city on Monday."] * 40 + ["It was a successful launch."] * 40
+    signal, neighbours = count_signal(docs, lexicon)
+    spun, natural = signal["successful"]
+    assert natural == 40 and spun >= 3  # some documents swapped "in"
+    assert neighbours["left"]["successful"]["a"] == [0, 40]  # "a successful": always natural
+    assert neighbours["right"]["successful"]["the"] == [spun, 0]  # "successful the": always spun
+    assert "city" not in neighbours["left"].get("successful", {})  # only pairs seen together

@@ -44,7 +44,8 @@ def tiny_model(tmp_path_factory) -> Path:
 
 def test_model_files_are_safetensors_and_small(tiny_model):
     names = {p.name for p in tiny_model.iterdir()}
-    assert {"config.json", "tokenizer.model", "originals.txt", "calibration.json", "lexsignal.json.gz"} <= names
+    assert {"config.json", "tokenizer.model", "originals.txt", "calibration.json", "lexsignal.json.gz",
+            "neighbours.json.gz"} <= names
     assert any(n.endswith(".safetensors") for n in names)
     assert not any(n.endswith((".pt", ".bin", ".pkl")) for n in names)
 
@@ -75,7 +76,8 @@ def test_empty_input_and_missing_model(tiny_model, tmp_path):
     assert p.returncode == 2 and b"no model" in p.stderr and b"Traceback" not in p.stderr
 
 
-@pytest.mark.parametrize("broken", ["model-00001.safetensors", "calibration.json", "lexsignal.json.gz"])
+@pytest.mark.parametrize("broken", ["model-00001.safetensors", "calibration.json", "lexsignal.json.gz",
+                                    "neighbours.json.gz"])
 def test_a_corrupt_model_file_is_a_one_line_error(tiny_model, tmp_path, broken):
     import shutil
 

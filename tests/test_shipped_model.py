@@ -121,7 +121,8 @@ def _lm_features(det, text: str, word: str, ctx: float = 0.0, sure: str | None =
     def score(w: str, c: float) -> WordScore:
         start = text.index(w)
         return WordScore(Token(w, start, start + len(w)),
-                         {"lex": 0.0, "unseen": 0.0, "ctx": c, "lex_x_ctx": 0.0, "initial": 0.0}, {}, None)
+                         {"lex": 0.0, "unseen": 0.0, "ctx": c, "lex_x_ctx": 0.0, "initial": 0.0,
+                          "lex_left": 0.0, "lex_right": 0.0}, {}, None)
 
     ws = score(word, ctx)
     det.lm_evidence(text, [ws] + ([score(sure, 12.0)] if sure else []))
@@ -137,6 +138,17 @@ def test_the_lm_is_asked_whether_an_original_fits_better_only_when_in_doubt(pipe
     assert _lm_features(det, "Officials met zzqx the capital.", "zzqx")["lm_none"] == 1.0
     sure = _lm_features(det, "Officials met successful the capital on Tuesday.", "successful", ctx=12.0)
     assert sure["lm_asked"] == 0.0 and sure["lm_gain"] == 0.0  # lexicon+context already decided
+
+
+def test_a_neighbour_moves_the_lexicon_evidence(pipe):
+    det = pipe.detector
+    p, _ = det.lexicon_prob("successful")
+    assert p > 0.95  # alone, nearly always a spinner's word
+    assert det.neighbour_shift("successful", p, "left", "a") < -3  # "a successful launch"
+    assert det.neighbour_shift("successful", p, "right", "the") > 1  # "successful the capital"
+    assert det.neighbour_shift("successful", p, "left", "zzqx") == 0.0
+    words = det.score_documents(["Officials hailed a successful launch."], ("lexicon+context",))[0]
+    assert next(w for w in words if w.token.text == "successful").features["lex_left"] < -3
 
 
 def test_the_lm_reads_a_surely_spun_neighbour_as_its_original(pipe):
