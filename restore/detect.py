@@ -267,9 +267,9 @@ class Detector:
         many nats of pointwise mutual information with the trigram window the word's best
         single-word thesaurus original has over the word itself ("in the latest" against
         "successful the latest"), reading the neighbours that lexicon and context call surely
-        spun (SURE) as their likeliest originals; lm_none, no original to try; lm_asked, whether the LM was asked
-        (only within LM_BAND of the lexicon+context logit, once that is calibrated). `tokens`:
-        tokenize(text), when the caller has it."""
+        spun (SURE) as their likeliest originals; lm_none, no original to try; lm_asked, whether
+        the LM was asked (only within LM_BAND of the lexicon+context logit, once that is
+        calibrated). `tokens`: tokenize(text), when the caller has it."""
         for ws in words:
             ws.features.update(lm_gain=0.0, lm_none=0.0, lm_asked=0.0)
         if not self.calibration or "lexicon+context" not in self.calibration:
@@ -472,8 +472,8 @@ def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> tuple[dict
                 spun = labels.get(a + tok.start)
                 if spun is None:
                     continue
-                for key in (("left", words[j + 1], words[j]), ("right", words[j + 1], words[j + 2])):
-                    counts = pairs.setdefault(key, [0, 0])
+                for pair in (("left", words[j + 1], words[j]), ("right", words[j + 1], words[j + 2])):
+                    counts = pairs.setdefault(pair, [0, 0])
                     counts[0 if spun else 1] += 1
     neighbours: dict[str, dict[str, dict[str, list[int]]]] = {"left": {}, "right": {}}
     for (side, word, ctx), counts in sorted(pairs.items()):

@@ -76,9 +76,9 @@ PRESETS: dict[str, Policy | None] = {
     "seedlike": Policy(),
     "token": Policy(per_type=False, rate=0.35),
     "smart": Policy(choice="any_sense", inflect=True, capitals=True, multiword=True, rate=0.4),
-    # seedlike, but a fifth of the swaps chain through the substitute's own entry, as about
-    # one in seven of the seed article's do (new -> fresh -> caller, exchange -> conversation
-    # -> speech): a thesaurus that differs from ours, held out of the training mix
+    # seedlike, but a fifth of the swaps chain through the substitute's own entry, as several
+    # of the seed article's do (new -> fresh -> caller, exchange -> conversation -> speech):
+    # a thesaurus that differs from ours, held out of the training mix
     "chained": Policy(hops=0.2),
 }
 MAX_HOPS = 3
