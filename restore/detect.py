@@ -40,6 +40,11 @@ from restore.text import Token, glued, match_case, replace_spans, tokenize, unit
 
 DEFAULT_DIR = DETECTOR_DIR
 _DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
+# A number word is never restored as another number ("several million" is not "several
+# billion"): the surest way to damage a text is to change its figures.
+_NUMERALS = set(NUMBER_WORDS) | set(
+    "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
+    "seventy eighty ninety hundred thousand million billion trillion dozen".split())
 FEATURES = {
     "lexicon": ["lex", "unseen"],
     "context": ["ctx"],
@@ -86,6 +91,10 @@ class WordScore:
     features: dict[str, float]
     probs: dict[str, float]  # lexicon / context / combined
     hidden: torch.Tensor | None  # encoder state of the word's first piece, when asked for
+
+
+def _is_number(word: str) -> bool:
+    return word in _NUMERALS or word.replace(",", "").replace(".", "").isdigit()
 
 
 def _logit(p: float) -> float:
@@ -341,6 +350,8 @@ class Detector:
             prior, base_form = self._inflected_originals(key)
         if key in _DIGITS:
             prior = {_DIGITS[key]: 1.0}
+        if key in _NUMERALS:
+            prior = {o: p for o, p in prior.items() if not _is_number(o)}
         if logp is not None:
             beta = self.calibration["beta"] if self.calibration else 1.0
             vocab = self.bundle.orig_index
@@ -353,7 +364,8 @@ class Detector:
             lp = dict(zip(looked_up, logp[[vocab[c] for c in looked_up]].tolist()))  # one gather, not one per word
             # an inflected original also takes its base form's guess
             head = {c: max(lp.get(c, -12.0), lp.get(base_of.get(c, c), -12.0)) for c in cands}
-            scores = {c: head[c] + beta * math.log(prior.get(c, 0.0) + 1e-4) for c in cands if c not in (key, "<unk>")}
+            scores = {c: head[c] + beta * math.log(prior.get(c, 0.0) + 1e-4) for c in cands
+                      if c not in (key, "<unk>") and not (key in _NUMERALS and _is_number(c))}
             # log Z over the whole originals space: the head sums to 1, each at the floor but the prior's
             floor = beta * math.log(1e-4)
             z = math.log(math.exp(floor) + sum(math.exp(head[c]) * ((p + 1e-4) ** beta - math.exp(floor))

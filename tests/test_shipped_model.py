@@ -140,6 +140,15 @@ def test_the_lm_is_asked_whether_an_original_fits_better_only_when_in_doubt(pipe
     assert sure["lm_asked"] == 0.0 and sure["lm_gain"] == 0.0  # lexicon+context already decided
 
 
+def test_a_number_word_is_never_restored_as_another_number(pipe):
+    det = pipe.detector
+    cands = det.candidates("million", _head(det, {"billion": 0.9}))
+    assert not any(c.text in ("billion", "trillion", "zero", "two") for c in cands)  # the head and prior say so
+    assert det.candidates("1", None)[0].text == "one"  # a digit still becomes its word
+    text = 'The site is worth "several million dlrs."'
+    assert pipe(text).restored() == text
+
+
 def test_a_neighbour_moves_the_lexicon_evidence(pipe):
     det = pipe.detector
     p, _ = det.lexicon_prob("successful")
