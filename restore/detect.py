@@ -284,15 +284,16 @@ class Detector:
         if not self.calibration or "lexicon+context" not in self.calibration:
             return
         low, high = _sigmoid(LM_BAND[0]), _sigmoid(LM_BAND[1])
-        todo = [ws for ws in words if low <= self._combine("lexicon+context", ws.features) <= high]
+        sure = [self._combine("lexicon+context", ws.features) for ws in words]
+        todo = [ws for ws, p in zip(words, sure) if low <= p <= high]
         if not todo:
             return
         lm = self.lm
         toks = tokenize(text) if tokens is None else tokens
         seq = [lm.index.get(w, -1) for w in [BOS, BOS] + lm.words(toks) + [EOS]]
         where = {t.start: k + 2 for k, t in enumerate(toks)}
-        for ws in words:  # "successful Moscow astatine the": the window reads "at the"
-            if self._combine("lexicon+context", ws.features) >= SURE:
+        for ws, p in zip(words, sure):  # "successful Moscow astatine the": the window reads "at the"
+            if p >= SURE:
                 originals = self._single_word_originals(ws.token.text.lower())
                 if originals:
                     seq[where[ws.token.start]] = originals[0]
@@ -466,24 +467,16 @@ def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> tuple[dict
     for i, doc in enumerate(docs):
         res = spinner.spin(doc, seed=seed * 1_000_003 + i)
         inside = [(e.spun_start, e.spun_end) for e in res.edits]
-        labels: dict[int, bool] = {}
         k = 0
-        for tok in tokenize(res.spun):
-            while k < len(inside) and inside[k][1] <= tok.start:
-                k += 1
-            key = tok.text.lower()
-            labels[tok.start] = k < len(inside) and inside[k][0] <= tok.start < inside[k][1]
-            if labels[tok.start]:
-                spun_c[key] += 1
-            else:
-                nat_c[key] += 1
-        for a, b in units(res.spun):
+        for a, b in units(res.spun):  # sentence by sentence, as the detector reads
             toks = tokenize(res.spun[a:b])
             words = [BOS] + [t.text.lower() for t in toks] + [EOS]
             for j, tok in enumerate(toks):
-                spun = labels.get(a + tok.start)
-                if spun is None:
-                    continue
+                start = a + tok.start
+                while k < len(inside) and inside[k][1] <= start:
+                    k += 1
+                spun = k < len(inside) and inside[k][0] <= start < inside[k][1]
+                (spun_c if spun else nat_c)[words[j + 1]] += 1
                 for pair in (("left", words[j + 1], words[j]), ("right", words[j + 1], words[j + 2])):
                     counts = pairs.setdefault(pair, [0, 0])
                     counts[0 if spun else 1] += 1
