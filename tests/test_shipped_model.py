@@ -182,3 +182,11 @@ def test_spans_are_flagged_with_the_lm_and_scored_without_it(pipe):
     without = pipe.detector.score_documents(text, ("lexicon+context",))[0]
     assert not any("lm_asked" in w.features for w in without)  # not even asked: no time spent
     assert any(w.features["lm_asked"] for w in words)
+
+
+def test_shipped_files_fit_the_size_limits():
+    """Each file under 16 MB (GitHub-friendly shards), all of models/ under 64 MB."""
+    models = DETECTOR_DIR.parent
+    sizes = {p: p.stat().st_size for p in models.rglob("*") if p.is_file()}
+    assert max(sizes.values()) < 16_000_000, max(sizes, key=sizes.get)
+    assert sum(sizes.values()) < 64_000_000
