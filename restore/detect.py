@@ -60,6 +60,7 @@ NEIGHBOUR_PRIOR, MIN_PAIR = 5.0, 3
 # it the LM changes few decisions (standard-set F1 0.8811 here, 0.8815 with (-3, 2): a fifth of the words
 # asked instead of a quarter).
 LM_BAND = (-2.5, 1.5)
+MAX_PHRASE = 4  # words in the longest multiword substitute read as one span (the thesaurus has a few longer)
 SURE = 0.9  # a neighbour this likely spun (lexicon+context) is read by the LM as its likeliest original
 
 
@@ -403,13 +404,36 @@ class Detector:
         threshold = self.threshold if threshold is None else threshold
         scored = self.score_documents(texts, tuple(dict.fromkeys((signal, scored_by))), with_hidden=with_candidates)
         out = []
-        for words in scored:
-            flagged = [ws for ws in words if ws.probs[signal] >= threshold]
-            logps = self.orig_logprobs([ws.hidden for ws in flagged]) if with_candidates else [None] * len(flagged)
-            out.append([Span(ws.token.start, ws.token.end, ws.token.text, round(ws.probs[scored_by], 4),
-                             self.candidates(ws.token.text, lp) if with_candidates else [])
-                        for ws, lp in zip(flagged, logps)])
+        for text, words in zip(texts, scored):
+            flagged = [run for run in self.phrases(text, words) if max(ws.probs[signal] for ws in run) >= threshold]
+            # the originals head was trained to name a phrase's original on its first word
+            logps = self.orig_logprobs([run[0].hidden for run in flagged]) if with_candidates else [None] * len(flagged)
+            spans = []
+            for run, lp in zip(flagged, logps):
+                a, b = run[0].token.start, run[-1].token.end
+                spans.append(Span(a, b, text[a:b], round(max(ws.probs[scored_by] for ws in run), 4),
+                                  self.candidates(text[a:b], lp) if with_candidates else []))
+            out.append(spans)
         return out
+
+    def phrases(self, text: str, words: list[WordScore]) -> list[list[WordScore]]:
+        """The scored words of one document in runs: consecutive words that spell a multiword
+        term of the thesaurus ("information technology" for "it", "angstrom unit" for "a") are
+        one run, so the phrase is flagged and restored as a whole (longest first); every other
+        word is a run of its own. A run is flagged when any of its words is."""
+        runs: list[list[WordScore]] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(MAX_PHRASE, len(words) - i), 1, -1):
+                run = words[i : i + n]
+                if (all(text[x.token.end : y.token.start] == " " for x, y in zip(run, run[1:]))
+                        and text[run[0].token.start : run[-1].token.end].lower() in self.lex.inverse):
+                    break
+            else:
+                run = words[i : i + 1]
+            runs.append(run)
+            i += len(run)
+        return runs
 
     def detect(self, text: str, signal: str = "combined", with_candidates: bool = True) -> list[Span]:
         """Flagged spans of one document."""

@@ -184,6 +184,18 @@ def test_spans_are_flagged_with_the_lm_and_scored_without_it(pipe):
     assert any(w.features["lm_asked"] for w in words)
 
 
+def test_a_multiword_substitute_is_one_span_restored_whole(pipe):
+    text = "The company said information technology is evaluating both proposals."  # "it" was spun
+    spans = pipe.detect([text])[0]
+    phrase = next(s for s in spans if s.start == text.index("information"))
+    assert phrase.text == "information technology" and phrase.candidates[0].text == "it"
+    assert pipe.restore_texts([text]) == ["The company said it is evaluating both proposals."]
+    # only words a single space apart spell a phrase
+    text = "It took an angstrom unit, then an angstrom, unit and angstrom\nunit."
+    runs = pipe.detector.phrases(text, pipe.detector.score_documents([text], ("combined",))[0])
+    assert [" ".join(ws.token.text for ws in run) for run in runs if len(run) > 1] == ["angstrom unit"]
+
+
 def test_shipped_files_fit_the_size_limits():
     """Each file under 16 MB (GitHub-friendly shards), all of models/ under 64 MB."""
     models = DETECTOR_DIR.parent
