@@ -23,6 +23,7 @@ import math
 import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Iterable
 
@@ -96,6 +97,11 @@ class WordScore:
 
 def _is_number(word: str) -> bool:
     return word in _NUMERALS or word.replace(",", "").replace(".", "").isdigit()
+
+
+def _mean(values: Iterable[float]) -> float:
+    xs = list(values)
+    return sum(xs) / len(xs)
 
 
 def _logit(p: float) -> float:
@@ -405,13 +411,13 @@ class Detector:
         scored = self.score_documents(texts, tuple(dict.fromkeys((signal, scored_by))), with_hidden=with_candidates)
         out = []
         for text, words in zip(texts, scored):
-            flagged = [run for run in self.phrases(text, words) if max(ws.probs[signal] for ws in run) >= threshold]
+            flagged = [run for run in self.phrases(text, words) if _mean(ws.probs[signal] for ws in run) >= threshold]
             # the originals head was trained to name a phrase's original on its first word
             logps = self.orig_logprobs([run[0].hidden for run in flagged]) if with_candidates else [None] * len(flagged)
             spans = []
             for run, lp in zip(flagged, logps):
                 a, b = run[0].token.start, run[-1].token.end
-                spans.append(Span(a, b, text[a:b], round(max(ws.probs[scored_by] for ws in run), 4),
+                spans.append(Span(a, b, text[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4),
                                   self.candidates(text[a:b], lp) if with_candidates else []))
             out.append(spans)
         return out
@@ -420,13 +426,15 @@ class Detector:
         """The scored words of one document in runs: consecutive words that spell a multiword
         term of the thesaurus ("information technology" for "it", "angstrom unit" for "a") are
         one run, so the phrase is flagged and restored as a whole (longest first); every other
-        word is a run of its own. A run is flagged when any of its words is."""
+        word is a run of its own. A run is scored by the mean of its words' probabilities (a
+        natural "operating room" with one doubtful word scores lower than a phrase all spun;
+        validation BLEU as with the likeliest word, with fewer changes to clean text)."""
         runs: list[list[WordScore]] = []
         i = 0
         while i < len(words):
             for n in range(min(MAX_PHRASE, len(words) - i), 1, -1):
                 run = words[i : i + n]
-                if (all(text[x.token.end : y.token.start] == " " for x, y in zip(run, run[1:]))
+                if (all(text[x.token.end : y.token.start] == " " for x, y in pairwise(run))
                         and text[run[0].token.start : run[-1].token.end].lower() in self.lex.inverse):
                     break
             else:
