@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 import torch
@@ -40,6 +40,7 @@ from restore.tagger import TaggerBundle
 from restore.text import Token, glued, match_case, replace_spans, tokenize, units
 
 DEFAULT_DIR = DETECTOR_DIR
+T = TypeVar("T")
 _DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
 # A number word is never restored as another number ("several million" is not "several
 # billion"): the surest way to damage a text is to change its figures.
@@ -165,6 +166,8 @@ class Detector:
         self.threshold = threshold
         self.signal = load_signal(model_dir / "lexsignal.json.gz")
         self.neighbours = load_neighbours(model_dir / "neighbours.json.gz")
+        # first words of the inverse index's multiword terms: only these can start a phrase
+        self._phrase_starts = {key.split(" ", 1)[0] for key in self.lex.inverse if " " in key}
         calib = model_dir / "calibration.json"
         if calibrated and not calib.is_file():
             raise RestoreError(f"{calib} missing: run scripts/calibrate_detector.py")
@@ -433,10 +436,11 @@ class Detector:
         runs: list[list[WordScore]] = []
         i = 0
         while i < len(words):
-            for n in range(min(MAX_PHRASE, len(words) - i), 1, -1):
+            longest = min(MAX_PHRASE, len(words) - i) if words[i].token.text.lower() in self._phrase_starts else 1
+            for n in range(longest, 1, -1):
                 run = words[i : i + n]
-                if (all(text[x.token.end : y.token.start] == " " for x, y in pairwise(run))
-                        and text[run[0].token.start : run[-1].token.end].lower() in self.lex.inverse):
+                if (text[run[0].token.start : run[-1].token.end].lower() in self.lex.inverse
+                        and all(text[x.token.end : y.token.start] == " " for x, y in pairwise(run))):
                     break
             else:
                 run = words[i : i + 1]
@@ -461,14 +465,20 @@ def detect(text: str, model_dir: Path | str = DEFAULT_DIR, threshold: float = 0.
 
 
 # -- lexicon signal and calibration ---------------------------------------------
-def load_signal(path: Path) -> dict[str, tuple[int, int]]:
+def _read_json_gz(path: Path, convert: Callable[[Any], T]) -> T:
+    """A gzipped JSON model file through `convert`; a missing or malformed one is a one-line error."""
     if not path.is_file():
         raise RestoreError(f"{path} missing: run scripts/calibrate_detector.py")
     try:
         with gzip.open(path, "rt", encoding="utf-8") as f:
-            return {w: (s, n) for w, (s, n) in json.load(f).items()}
-    except (OSError, ValueError, TypeError) as e:
+            return convert(json.load(f))
+    except (OSError, ValueError, TypeError, KeyError) as e:
         raise RestoreError(f"{path} is unreadable: {str(e).splitlines()[0]}") from None
+
+
+def load_signal(path: Path) -> dict[str, tuple[int, int]]:
+    """{word: (spun, natural)}"""
+    return _read_json_gz(path, lambda table: {w: (s, n) for w, (s, n) in table.items()})
 
 
 def write_json_gz(path: Path, data: dict) -> None:
@@ -479,14 +489,7 @@ def write_json_gz(path: Path, data: dict) -> None:
 
 def load_neighbours(path: Path) -> dict[str, dict[str, dict[str, list[int]]]]:
     """{"left"|"right": {word: {neighbour: [spun, natural]}}}"""
-    if not path.is_file():
-        raise RestoreError(f"{path} missing: run scripts/calibrate_detector.py")
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            table = json.load(f)
-        return {side: table[side] for side in ("left", "right")}
-    except (OSError, ValueError, TypeError, KeyError) as e:
-        raise RestoreError(f"{path} is unreadable: {str(e).splitlines()[0]}") from None
+    return _read_json_gz(path, lambda table: {side: table[side] for side in ("left", "right")})
 
 
 def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> tuple[dict[str, tuple[int, int]], dict]:
