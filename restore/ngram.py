@@ -1,9 +1,9 @@
 """A Kneser-Ney trigram LM over lowercase words, and the classical noisy-channel restorer.
 
 The LM does two jobs: it is the strong baseline's language model (built from the train
-split at benchmark time, nothing pruned), and, pruned and saved as integer arrays
-(safetensors + a word list, `scripts/build_lm.py`), the shipped pipeline's context for
-choosing among the detector's candidates. The noisy channel takes candidates from the
+split at benchmark time), and, saved as compact integer arrays (safetensors + a word list,
+`scripts/build_lm.py`), the shipped pipeline's context for choosing among the detector's
+candidates. The noisy channel takes candidates from the
 inverse thesaurus for every word; a beam search per sentence picks the sequence maximising
 log P_LM(originals) + log P(spun word | original).
 """
@@ -17,9 +17,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, TypeVar
 
-import torch
+import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.numpy import save_file
 
 from restore.errors import RestoreError
 from restore.io import write_text
@@ -41,12 +41,42 @@ def lm_word(word: str, initial: bool, names: frozenset[str] = frozenset()) -> st
     return word.lower()
 
 
+def _id_dtype(V: int) -> type:
+    return np.uint16 if V <= 1 << 16 else np.int32
+
+
+def _pack(name: str, values: np.ndarray, dense: bool = True) -> dict[str, np.ndarray]:
+    """Non-negative counts as bytes, the few of 255 and over (or, not dense, every non-zero
+    one) listed beside them by position."""
+    values = np.asarray(values, dtype=np.int64)
+    side = np.flatnonzero(values >= 255 if dense else values)
+    out = {f"{name}.at": side.astype(np.int32), f"{name}.value": values[side].astype(np.int32)}
+    if dense:
+        out[name] = np.minimum(values, 255).astype(np.uint8)
+    return out
+
+
+def _context_sums(counts: np.ndarray, n_per_context: np.ndarray) -> np.ndarray:
+    """The sum of each context's run of counts."""
+    if not len(counts):
+        return counts
+    return np.add.reduceat(counts, np.r_[0, np.cumsum(n_per_context)[:-1]])
+
+
+def _unpack(t: dict[str, np.ndarray], name: str, size: int | None = None) -> np.ndarray:
+    """`_pack` undone; `size`: the length of a table packed not dense."""
+    values = t[name].astype(np.int64) if size is None else np.zeros(size, dtype=np.int64)
+    values[t[f"{name}.at"]] = t[f"{name}.value"]
+    return values
+
+
 class KneserNeyTrigram:
     """Interpolated Kneser-Ney trigram model (absolute discount 0.75).
 
     N-grams are keyed by packed word ids. `min_count` > 1 drops rarer trigrams and
     bigram continuations (and trigram contexts left empty): their mass goes to the lower
-    orders, which keeps the shipped model small at little cost in ranking power.
+    orders. That makes a smaller model but a weaker one (the n-grams seen once are worth
+    about a BLEU point to the pipeline), so the shipped model keeps them all.
     """
 
     def __init__(self, vocab: list[str], tables: dict[str, dict[int, int]], dense: dict[str, list[int]],
@@ -91,19 +121,37 @@ class KneserNeyTrigram:
         return cls(sorted(index, key=index.get), tables, dense, len(cc2), discount)
 
     # -- storage: safetensors integer arrays + a word list, no pickle ------------------
+    # The tables are stored sorted, as counts per context (CSR): a word id in 2 bytes and a
+    # count in 1 (the few larger counts in a side table), 3 bytes per n-gram instead of 12 for
+    # a key and a value, which is what lets the shipped model keep the n-grams seen once.
     def save(self, out: Path, meta: dict | None = None) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        tensors = {}
-        for name, table in (("c3", self.c3), ("ctx3_total", self.ctx3_total), ("ctx3_types", self.ctx3_types),
-                            ("cc2", self.cc2)):
-            keys = sorted(table)
-            tensors[f"{name}.keys"] = torch.tensor(keys, dtype=torch.int64)
-            tensors[f"{name}.values"] = torch.tensor([table[k] for k in keys], dtype=torch.int32)
+        V, ids = self.V, _id_dtype(self.V)
+        k3 = np.array(sorted(self.c3), dtype=np.int64)
+        contexts, n_per_context = np.unique(k3 // V, return_counts=True)
+        count3 = np.array([self.c3[k] for k in k3.tolist()], dtype=np.int64)
+        kept_total = _context_sums(count3, n_per_context)
+        k2 = np.array(sorted(self.cc2), dtype=np.int64)
+        arrays = {
+            "c3.contexts_per_u": np.bincount(contexts // V, minlength=V).astype(np.int32),
+            "c3.context_v": (contexts % V).astype(ids),
+            "c3.w": (k3 % V).astype(ids),
+            "cc2.per_v": np.bincount(k2 // V, minlength=V).astype(np.int32),
+            "cc2.w": (k2 % V).astype(ids),
+            **_pack("c3.n", n_per_context),
+            **_pack("c3.count", count3),
+            # what pruning dropped from each context's totals (nothing when min_count is 1)
+            **_pack("c3.dropped_total", np.array([self.ctx3_total[c] for c in contexts.tolist()]) - kept_total,
+                    dense=False),
+            **_pack("c3.dropped_types", np.array([self.ctx3_types[c] for c in contexts.tolist()]) - n_per_context,
+                    dense=False),
+            **_pack("cc2.count", np.array([self.cc2[k] for k in k2.tolist()], dtype=np.int64)),
+        }
         for name in ("ctx2_total", "ctx2_types", "cc1"):
-            tensors[name] = torch.tensor(getattr(self, name), dtype=torch.int32)
+            arrays[name] = np.array(getattr(self, name), dtype=np.int32)
         # one metadata entry: safetensors writes several in hash order, and the file would differ run to run
         params = json.dumps({"discount": self.d, "n_bigram_types": self.n_bigram_types}, sort_keys=True)
-        save_file(tensors, str(out / "lm.safetensors"), metadata={"kneser_ney": params})
+        save_file(arrays, str(out / "lm.safetensors"), metadata={"kneser_ney": params})
         with open(out / "vocab.txt.gz", "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
             f.write(("\n".join(self.vocab) + "\n").encode("utf-8"))  # mtime 0: same corpus, same bytes
         write_text(json.dumps(meta or {}, indent=2) + "\n", str(out / "config.json"))
@@ -114,21 +162,31 @@ class KneserNeyTrigram:
         if not (path / "lm.safetensors").is_file():
             raise RestoreError(f"no language model at {path}")
         try:
-            with safe_open(str(path / "lm.safetensors"), "pt") as f:
+            with safe_open(str(path / "lm.safetensors"), "np") as f:
                 meta = f.metadata() or {}
                 t = {k: f.get_tensor(k) for k in f.keys()}
             with gzip.open(path / "vocab.txt.gz", "rt", encoding="utf-8") as f:
                 vocab = f.read().split("\n")[:-1]
-            tables = {name: dict(zip(t[f"{name}.keys"].tolist(), t[f"{name}.values"].tolist()))
-                      for name in ("c3", "ctx3_total", "ctx3_types", "cc2")}
+            V = len(vocab)
+            if any(len(t[name]) != V for name in ("ctx2_total", "ctx2_types", "cc1")):
+                raise RestoreError(f"language model at {path} is unreadable: vocab.txt.gz does not match lm.safetensors")
+            n_per_context = _unpack(t, "c3.n")
+            contexts = np.repeat(np.arange(V, dtype=np.int64), t["c3.contexts_per_u"]) * V + t["c3.context_v"]
+            k3 = np.repeat(contexts, n_per_context) * V + t["c3.w"]
+            count3 = _unpack(t, "c3.count")
+            total = _context_sums(count3, n_per_context) + _unpack(t, "c3.dropped_total", len(contexts))
+            types = n_per_context + _unpack(t, "c3.dropped_types", len(contexts))
+            k2 = np.repeat(np.arange(V, dtype=np.int64), t["cc2.per_v"]) * V + t["cc2.w"]
+            ctx3 = contexts.tolist()
+            tables = {"c3": dict(zip(k3.tolist(), count3.tolist())), "ctx3_total": dict(zip(ctx3, total.tolist())),
+                      "ctx3_types": dict(zip(ctx3, types.tolist())),
+                      "cc2": dict(zip(k2.tolist(), _unpack(t, "cc2.count").tolist()))}
             dense = {name: t[name].tolist() for name in ("ctx2_total", "ctx2_types", "cc1")}
             params = json.loads(meta["kneser_ney"])
             n_bigram_types, discount = int(params["n_bigram_types"]), float(params["discount"])
-        except (OSError, ValueError, KeyError, EOFError, SafetensorError) as e:
+        except (OSError, ValueError, KeyError, IndexError, EOFError, SafetensorError) as e:
             first = (str(e).splitlines() or [type(e).__name__])[0]
             raise RestoreError(f"language model at {path} is unreadable: {first}") from None
-        if any(len(v) != len(vocab) for v in dense.values()):
-            raise RestoreError(f"language model at {path} is unreadable: vocab.txt.gz does not match lm.safetensors")
         return cls(vocab, tables, dense, n_bigram_types, discount)
 
     def words(self, tokens: list[Token]) -> list[str]:

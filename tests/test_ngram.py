@@ -42,6 +42,28 @@ def test_lm_save_load_round_trip_and_pruning(tmp_path):
             assert (tmp_path / f"again{i}" / name).read_bytes() == (tmp_path / "lm" / name).read_bytes()
 
 
+def test_unpruned_lm_with_large_counts_round_trips_exactly(tmp_path):
+    # counts of 255 and over live in a side table; every table must come back as it was built
+    lm = KneserNeyTrigram.build(SENTENCES + [["the", "capital"]] * 300 + [[f"w{i}", "the"] for i in range(300)])
+    assert max(lm.c3.values()) >= 300 and max(lm.cc2.values()) >= 255
+    lm.save(tmp_path / "lm")
+    back = KneserNeyTrigram.load(tmp_path / "lm")
+    for name in ("vocab", "c3", "ctx3_total", "ctx3_types", "cc2", "ctx2_total", "ctx2_types", "cc1"):
+        assert getattr(back, name) == getattr(lm, name), name
+
+
+def test_a_word_list_that_does_not_match_the_counts_is_a_clear_error(tmp_path):
+    import gzip
+
+    from restore.errors import RestoreError
+
+    KneserNeyTrigram.build(SENTENCES).save(tmp_path / "lm")
+    with gzip.open(tmp_path / "lm" / "vocab.txt.gz", "wt", encoding="utf-8") as f:
+        f.write("<s>\n</s>\nthe\n")
+    with pytest.raises(RestoreError, match="vocab.txt.gz does not match"):
+        KneserNeyTrigram.load(tmp_path / "lm")
+
+
 def test_lm_rewriter_chooses_in_context_and_keeps_clean_words():
     lm = KneserNeyTrigram.build(SENTENCES)
     text = "The north Korean person met the minister in the capital."
