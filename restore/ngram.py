@@ -131,6 +131,7 @@ class KneserNeyTrigram:
         contexts, n_per_context = np.unique(k3 // V, return_counts=True)
         count3 = np.array([self.c3[k] for k in k3.tolist()], dtype=np.int64)
         kept_total = _context_sums(count3, n_per_context)
+        ctx3 = contexts.tolist()
         k2 = np.array(sorted(self.cc2), dtype=np.int64)
         arrays = {
             "c3.contexts_per_u": np.bincount(contexts // V, minlength=V).astype(np.int32),
@@ -141,10 +142,8 @@ class KneserNeyTrigram:
             **_pack("c3.n", n_per_context),
             **_pack("c3.count", count3),
             # what pruning dropped from each context's totals (nothing when min_count is 1)
-            **_pack("c3.dropped_total", np.array([self.ctx3_total[c] for c in contexts.tolist()]) - kept_total,
-                    dense=False),
-            **_pack("c3.dropped_types", np.array([self.ctx3_types[c] for c in contexts.tolist()]) - n_per_context,
-                    dense=False),
+            **_pack("c3.dropped_total", np.array([self.ctx3_total[c] for c in ctx3]) - kept_total, dense=False),
+            **_pack("c3.dropped_types", np.array([self.ctx3_types[c] for c in ctx3]) - n_per_context, dense=False),
             **_pack("cc2.count", np.array([self.cc2[k] for k in k2.tolist()], dtype=np.int64)),
         }
         for name in ("ctx2_total", "ctx2_types", "cc1"):
@@ -154,7 +153,12 @@ class KneserNeyTrigram:
         save_file(arrays, str(out / "lm.safetensors"), metadata={"kneser_ney": params})
         with open(out / "vocab.txt.gz", "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
             f.write(("\n".join(self.vocab) + "\n").encode("utf-8"))  # mtime 0: same corpus, same bytes
-        write_text(json.dumps(meta or {}, indent=2) + "\n", str(out / "config.json"))
+        self.save_config(out, meta or {})
+
+    @staticmethod
+    def save_config(out: Path, meta: dict) -> None:
+        """config.json alone (how the pipeline weighs the LM), leaving the counts as they are."""
+        write_text(json.dumps(meta, indent=2) + "\n", str(out / "config.json"))
 
     @classmethod
     def load(cls, path: Path) -> "KneserNeyTrigram":

@@ -82,7 +82,7 @@ def main() -> None:
             "rewrite": {"lm": 1.0, "candidate": 1.0, **cfg, "beam": 8},
             "tuned": {"valid_bleu": round(bleu, 2), "valid_changes_per_1000_clean": round(-changes, 2),
                       "n_valid": args.n_valid, "n_clean": args.n_clean, "clean_budget": args.clean_budget}}
-    lm.save(args.out, meta)
+    lm.save_config(args.out, meta)  # the counts were saved above
     print(json.dumps(meta, indent=2))
 
 
