@@ -5,7 +5,7 @@
 
 Restorers: identity, naive reversal, noisy channel (KN trigram LM from the train
 split + inverse thesaurus, beam 8), and restore's pipeline (detector + candidates chosen
-in context by the shipped pruned LM; and without it), on the standard test set
+in context by the shipped LM; and without it), on the standard test set
 (sentences), on many clean test sentences, and on whole spun and unspun test articles.
 """
 
