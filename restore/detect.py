@@ -23,19 +23,21 @@ import math
 import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 import torch
+from lemminflect import getAllLemmas, getInflection
 
 from restore.errors import RestoreError
 from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
 from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
-from restore.spin import NUMBER_WORDS, Spinner, _lemma_and_tags
+from restore.spin import NUMBER_WORDS, Spinner
 from restore.tagger import TaggerBundle
 from restore.text import Token, glued, match_case, replace_spans, tokenize, units
 
@@ -98,6 +100,19 @@ class WordScore:
 
 def _is_number(word: str) -> bool:
     return word in _NUMERALS or word.replace(",", "").replace(".", "").isdigit()
+
+
+_TAGS = {"NOUN": ("NNS",), "VERB": ("VBD", "VBG", "VBN", "VBP", "VBZ"), "AUX": ("VBD", "VBG", "VBN", "VBP", "VBZ"),
+         "ADJ": ("JJR", "JJS"), "ADV": ("RBR", "RBS")}
+
+
+@lru_cache(maxsize=200_000)
+def inflected_readings(word: str) -> tuple[tuple[str, str], ...]:
+    """(lemma, Penn tag) readings of an inflected word, by lemminflect's rules as well as its
+    table ("existed" is a participle too, which the table of irregular forms leaves out)."""
+    return tuple(dict.fromkeys(
+        (lemma, tag) for upos, lemmas in getAllLemmas(word).items() for lemma in lemmas if lemma != word
+        for tag in _TAGS.get(upos, ()) if word in getInflection(lemma, tag)))
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -356,9 +371,9 @@ class Detector:
         probability instead of looking certain for being alone in the top k."""
         key = word.lower()
         prior = dict(self.lex.originals(key))
-        base_form: dict[str, str] = {}
+        base_of: dict[str, str] = {}  # an inflected original's form -> its base ("were" -> "be")
         if not prior:
-            prior, base_form = self._inflected_originals(key)
+            prior, base_of = self._inflected_originals(key)
         if key in _DIGITS:
             prior = {_DIGITS[key]: 1.0}
         if key in _NUMERALS:
@@ -366,12 +381,13 @@ class Detector:
         if logp is not None:
             beta = self.calibration["beta"] if self.calibration else 1.0
             vocab = self.bundle.orig_index
-
-            base_of = {form: base for base, form in base_form.items()}
+            forms_of: dict[str, list[str]] = {}
+            for form, base in base_of.items():
+                forms_of.setdefault(base, []).append(form)
             top = [self.bundle.originals[i] for i in torch.topk(logp, k).indices.tolist()]
             # in a fixed order (ties keep it); the head's "use" is "using" for "utilizing"
-            cands = list(dict.fromkeys(list(prior) + [base_form.get(c, c) for c in top]))
-            looked_up = [c for c in dict.fromkeys(cands + [base_of.get(c, c) for c in cands]) if c in vocab]
+            cands = list(dict.fromkeys(list(prior) + [f for c in top for f in forms_of.get(c, [c])]))
+            looked_up = [c for c in dict.fromkeys(cands + list(forms_of)) if c in vocab]
             lp = dict(zip(looked_up, logp[[vocab[c] for c in looked_up]].tolist()))  # one gather, not one per word
             # an inflected original also takes its base form's guess
             head = {c: max(lp.get(c, -12.0), lp.get(base_of.get(c, c), -12.0)) for c in cands}
@@ -389,19 +405,19 @@ class Detector:
         return [Candidate(match_case(c, word), round(p / total, 4)) for c, p in best]
 
     def _inflected_originals(self, key: str) -> tuple[dict[str, float], dict[str, str]]:
-        """'gatherings' -> lemma 'gathering' -> 'meeting' -> 'meetings'; with each form's base
-        ('meeting' -> 'meetings'), so the head's base-form guesses get the word's inflection."""
-        from lemminflect import getInflection
-
+        """'gatherings' -> lemma 'gathering' -> 'meeting' -> 'meetings'; 'existed' -> 'exist'
+        (past or participle) -> 'be' -> 'was', 'were', 'been'. With each form's base, so the
+        head's base-form guesses get the word's inflection."""
         out: dict[str, float] = {}
-        base_form: dict[str, str] = {}
-        for lemma, _, tag in _lemma_and_tags(key):
+        base_of: dict[str, str] = {}
+        for lemma, tag in inflected_readings(key):
             for orig, p in self.lex.originals(lemma):
-                forms = getInflection(orig, tag) if " " not in orig else None
-                if forms:
-                    out[forms[0]] = max(out.get(forms[0], 0.0), p)
-                    base_form.setdefault(orig, forms[0])
-        return out, base_form
+                forms = (getInflection(orig, tag) if " " not in orig else None) or ()
+                # every form but a noun's uncountable plural ("meeting" as well as "meetings")
+                for form in [f for k, f in enumerate(forms) if k == 0 or f != orig]:
+                    out[form] = max(out.get(form, 0.0), p)
+                    base_of.setdefault(form, orig)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1])), base_of  # likeliest first, as `originals`
 
     # -- the API -----------------------------------------------------------
     def detect_many(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from restore.detect import Labelled, RatePrior, WordScore, fit_prior
+from restore.detect import Labelled, RatePrior, WordScore, fit_prior, inflected_readings
 from restore.spin import Policy, Spinner
 from restore.text import Token, glued, tokenize
 
@@ -82,3 +82,17 @@ def test_spinning_counts_each_word_next_to_its_neighbours(lexicon):
     assert neighbours["left"]["successful"]["a"] == [0, 40]  # "a successful": always natural
     assert neighbours["right"]["successful"]["the"] == [spun, 0]  # "successful the": always spun
     assert "city" not in neighbours["left"].get("successful", {})  # only pairs seen together
+
+
+@pytest.mark.parametrize("word, reading", [
+    ("existed", ("exist", "VBN")),  # a regular participle, missing from lemminflect's table of forms
+    ("existed", ("exist", "VBD")),
+    ("gatherings", ("gathering", "NNS")),
+    ("bigger", ("big", "JJR")),
+])
+def test_inflected_readings_include_the_regular_forms(word, reading):
+    assert reading in inflected_readings(word)
+
+
+def test_an_uninflected_word_has_no_inflected_reading():
+    assert inflected_readings("exist") == ()

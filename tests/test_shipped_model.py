@@ -112,6 +112,17 @@ def test_the_heads_base_form_guess_takes_the_spun_words_inflection(pipe):
     assert det.candidates("Utilizing", _head(det, {"use": 0.9}))[0].text == "Using"
 
 
+def test_an_inflected_spun_word_offers_every_form_of_its_original(pipe):
+    det = pipe.detector
+    # "existed" is the past or the participle of "exist", which stands for "be"
+    assert {c.text for c in det.candidates("existed", None)[:3]} == {"was", "were", "been"}
+    plural = det.candidates("gatherings", None)  # a noun's plural, not its uncountable form
+    assert plural[0].text == "meetings" and "meeting" not in [c.text for c in plural]
+    # the LM, which sees the subject and the auxiliary, picks the form
+    assert pipe("The shares existed sold at a loss last year.").restored() == "The shares were sold at a loss last year."
+    assert pipe("Prices have existed rising for months.").restored() == "Prices have been rising for months."
+
+
 def _lm_features(det, text: str, word: str, ctx: float = 0.0, sure: str | None = None) -> dict[str, float]:
     """The LM features of one word of `text`, its lexicon and context evidence set to `ctx`
     (and a neighbour, `sure`, given evidence that it is surely spun)."""
