@@ -47,6 +47,7 @@ CONFIG = dict(
     d_ff=768,
     scale_embeddings=False,
     batch_size=64,
+    accum=1,  # batches per optimizer step: a CPU reaches a GPU's batch of 256 with 4 of 64
     lr=1e-3,
     warmup=300,
     max_steps=8000,
@@ -277,8 +278,9 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
 def fit(cfg: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, state: dict, stream: BatchStream,
         step_loss, evaluate, export, desc: str) -> None:
     """The training loop both models share: ready batches from the stream (built by worker
-    processes when cfg["workers"] > 0), warmup + cosine LR over the step or the minute
-    budget, whichever is tighter, validation every eval_every steps (best exported),
+    processes when cfg["workers"] > 0), cfg["accum"] of them summed into each optimizer step,
+    warmup + cosine LR over the step or the minute budget, whichever is tighter, validation
+    every eval_every steps (best exported),
     atomic checkpoints every ckpt_minutes. Resuming restarts the stream at the block
     after the last one trained on (with workers, a block in flight may be skipped)."""
     run = Path(cfg["run"])
@@ -288,22 +290,23 @@ def fit(cfg: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, state: di
     bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc=desc, dynamic_ncols=True)
     batches = batch_stream(stream, cfg["workers"])
     while state["step"] < cfg["max_steps"]:
-        n, n_words, batch = next(batches)
-        state["doc"] = n + 1
         step = state["step"]
         # the cosine follows whichever budget runs out first: steps or minutes
         progress = min(1.0, max(step / cfg["max_steps"], state["minutes"] / cfg["max_minutes"]))
         lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"]) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         for g in opt.param_groups:
             g["lr"] = lr
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
-            loss, parts = step_loss(batch)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        for _ in range(cfg["accum"]):
+            n, n_words, batch = next(batches)
+            state["doc"] = n + 1
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
+                loss, parts = step_loss(batch)
+            (loss / cfg["accum"]).backward()
+            words += n_words
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         state["step"] += 1
-        words += n_words
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", **{k: f"{v:.3f}" for k, v in parts.items()})
         minutes = minutes0 + (time.time() - t_start) / 60
@@ -344,6 +347,7 @@ REWRITER_CONFIG = dict(
     n_heads=8,
     d_ff=1024,
     batch_size=64,
+    accum=1,
     lr=1e-3,
     warmup=300,
     max_steps=4000,

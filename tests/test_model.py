@@ -204,6 +204,40 @@ def test_worker_processes_build_the_same_batches_as_one_process():
     assert one == two and len(one) > 4
 
 
+def test_accumulated_batches_make_one_step_on_their_mean_gradient(tmp_path):
+    import torch
+
+    from restore.train import fit
+
+    xs = [torch.tensor([[0.1, 0.2]]), torch.tensor([[0.3, -0.1]])]  # gradients below the clipping norm
+
+    class Stream:  # batch n holds xs[n % 2]
+        def __iter__(self):
+            n = 0
+            while True:
+                yield n, 1, (xs[n % 2],)
+                n += 1
+
+    def run(accum: int, steps: int) -> tuple[torch.Tensor, dict]:
+        model = torch.nn.Linear(2, 1, bias=False)
+        torch.nn.init.zeros_(model.weight)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        state = {"step": 0, "doc": 0, "best": -1.0, "minutes": 0.0}
+        cfg = dict(run=str(tmp_path / f"run{accum}"), out="unused", accum=accum, max_steps=steps, max_minutes=60.0, lr=0.1,
+                   warmup=1, eval_every=100, ckpt_minutes=60.0, device="cpu", workers=0)
+        (tmp_path / f"run{accum}").mkdir()
+        fit(cfg, model, opt, state, Stream(), lambda b: (model(b[0]).sum(), {}), lambda: ({}, 0.0),
+            lambda entry: None, "test")
+        return model.weight.detach().clone(), state
+
+    one_step, state = run(accum=2, steps=1)
+    assert state["doc"] == 2  # two batches read for one step
+    # SGD at lr 0.1 (the cosine starts at the full rate) on the mean of the two gradients
+    assert torch.allclose(one_step, -0.1 * (xs[0] + xs[1]) / 2)
+    single, _ = run(accum=1, steps=1)
+    assert torch.allclose(single, -0.1 * xs[0])
+
+
 def test_train_rejects_an_unknown_config_key(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "restore.cli", "train", "detector", "--set", "colour=red",
                            "--run", str(tmp_path / "run")], capture_output=True, text=True)
