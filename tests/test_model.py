@@ -223,8 +223,8 @@ def test_accumulated_batches_make_one_step_on_their_mean_gradient(tmp_path):
         torch.nn.init.zeros_(model.weight)
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         state = {"step": 0, "doc": 0, "best": -1.0, "minutes": 0.0}
-        cfg = dict(run=str(tmp_path / f"run{accum}"), out="unused", accum=accum, max_steps=steps, max_minutes=60.0, lr=0.1,
-                   warmup=1, eval_every=100, ckpt_minutes=60.0, device="cpu", workers=0)
+        cfg = dict(run=str(tmp_path / f"run{accum}"), out="unused", accum=accum, max_steps=steps,
+                   max_minutes=60.0, lr=0.1, warmup=1, eval_every=100, ckpt_minutes=60.0, device="cpu", workers=0)
         (tmp_path / f"run{accum}").mkdir()
         fit(cfg, model, opt, state, Stream(), lambda b: (model(b[0]).sum(), {}), lambda: ({}, 0.0),
             lambda entry: None, "test")
