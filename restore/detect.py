@@ -102,14 +102,16 @@ def _is_number(word: str) -> bool:
     return word in _NUMERALS or word.replace(",", "").replace(".", "").isdigit()
 
 
-_TAGS = {"NOUN": ("NNS",), "VERB": ("VBD", "VBG", "VBN", "VBP", "VBZ"), "AUX": ("VBD", "VBG", "VBN", "VBP", "VBZ"),
-         "ADJ": ("JJR", "JJS"), "ADV": ("RBR", "RBS")}
+_VERB_TAGS = ("VBD", "VBG", "VBN", "VBP", "VBZ")
+_TAGS = {"NOUN": ("NNS",), "VERB": _VERB_TAGS, "AUX": _VERB_TAGS, "ADJ": ("JJR", "JJS"), "ADV": ("RBR", "RBS")}
 
 
 @lru_cache(maxsize=200_000)
 def inflected_readings(word: str) -> tuple[tuple[str, str], ...]:
     """(lemma, Penn tag) readings of an inflected word, by lemminflect's rules as well as its
-    table ("existed" is a participle too, which the table of irregular forms leaves out)."""
+    table ("existed" is a participle too, which the table of irregular forms leaves out).
+    The spinner's `spin._lemma_and_tags` reads the table only and is left so: widening it
+    would change the synthetic pairs, the standard test set among them."""
     return tuple(dict.fromkeys(
         (lemma, tag) for upos, lemmas in getAllLemmas(word).items() for lemma in lemmas if lemma != word
         for tag in _TAGS.get(upos, ()) if word in getInflection(lemma, tag)))
