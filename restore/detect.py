@@ -136,6 +136,14 @@ def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
+# The gate's alternative: a spinner spun the document at some rate, any of these equally likely.
+SPUN_RATES = np.linspace(0.02, 0.5, 25)
+# A document whose evidence of being spun at all is below this (a log Bayes factor: odds of
+# e^1.5, about 4.5 to 1, for unspun) has nothing flagged: the highest gate of
+# scripts/bench_gate.py's grid at which no spun validation article of 900 is gated (-1.0 gates one).
+GATE = -1.5
+
+
 @dataclass
 class RatePrior:
     """A spinner spins a whole document at one rate; clean documents have rate 0.
@@ -145,11 +153,14 @@ class RatePrior:
     Beta(a, b) prior, which keeps short texts near the base rate) and move every
     word's odds by the ratio of the two rates: a clean article, whose words mostly
     score low, loses its few mid-scoring false flags; a heavily spun one gains.
+    A document whose words together say it is unspun (`unspun`, below `gate`) loses
+    all its flags: a long clean article still has a word or two that scores high alone.
     """
 
     base: float
     a: float
     b: float
+    gate: float | None = None  # log Bayes factor; None: no gate (calibrations before session 11)
 
     def rate(self, probs: list[float], iters: int = 50) -> float:
         """The document's spin rate: EM over its words' (base-rate calibrated) scores."""
@@ -161,6 +172,20 @@ class RatePrior:
             if abs(rate - prev) < 1e-5:
                 break
         return float(rate)
+
+    def evidence(self, probs: list[float]) -> float:
+        """log Bayes factor of "spun at a rate of SPUN_RATES" against "unspun" (rate 0): each
+        word's odds against the base rate's are its likelihood ratio, so a document of n words
+        has likelihood prod(1 - r + r * ratio) at rate r, and 1 unspun."""
+        if not probs:
+            return 0.0
+        ratio = np.exp(_logits(probs) - _logit(self.base))
+        ll = np.log1p(SPUN_RATES[:, None] * (ratio[None, :] - 1)).sum(axis=1)
+        return float(np.logaddexp.reduce(ll) - math.log(len(SPUN_RATES)))
+
+    def unspun(self, probs: list[float]) -> bool:
+        """Do the words say, together, that nobody spun this document?"""
+        return self.gate is not None and bool(probs) and self.evidence(probs) < self.gate
 
     def apply(self, probs: list[float]) -> list[float]:
         """The words' probabilities re-weighed from the base rate to the document's rate."""
@@ -294,6 +319,11 @@ class Detector:
         if not self.calibration or "prior" not in self.calibration:
             return
         rate_prior = RatePrior(**self.calibration["prior"])
+        judge = "combined" if "combined" in signals else signals[0]  # one verdict for every signal
+        if rate_prior.unspun([ws.probs[judge] for ws in words]):
+            for ws in words:
+                ws.probs = dict.fromkeys(ws.probs, 0.0)
+            return
         for name in signals:
             for ws, p in zip(words, rate_prior.apply([ws.probs[name] for ws in words])):
                 ws.probs[name] = p
@@ -654,7 +684,7 @@ def fit_prior(det: Detector, words: list[Labelled], clean_words: list[Labelled],
 
     def flagged(prior: RatePrior, rows: list[tuple[list[float], list[int]]]) -> list[int]:
         """The labels of the words flagged."""
-        return [y for raw, labels in rows for y, p in zip(labels, prior.apply(raw)) if p >= 0.5]
+        return [y for raw, labels in rows if not prior.unspun(raw) for y, p in zip(labels, prior.apply(raw)) if p >= 0.5]
 
     spun_rows, clean = rows_of(words), rows_of(clean_words)
 
@@ -662,7 +692,7 @@ def fit_prior(det: Detector, words: list[Labelled], clean_words: list[Labelled],
     for base in (0.15, 0.2, 0.25, 0.3):
         for mean in (0.01, 0.02, 0.03, 0.05, 0.1):
             for strength in (2.5, 5.0, 10.0, 20.0):
-                params = {"base": base, "a": mean * strength, "b": (1 - mean) * strength}
+                params = {"base": base, "a": mean * strength, "b": (1 - mean) * strength, "gate": GATE}
                 prior = RatePrior(**params)
                 hits = flagged(prior, spun_rows)
                 prec, rec = sum(hits) / max(len(hits), 1), sum(hits) / max(positives, 1)

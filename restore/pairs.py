@@ -114,3 +114,14 @@ def clean_sentences(docs: list[str], n: int, seed: int = 0) -> list[dict]:
     words from 2."""
     sents = [d[a:b] for d in docs for a, b in _units(d, "sentence") if MIN_WORDS <= len(d[a:b].split()) <= MAX_WORDS]
     return [{"spun": s, "clean": s, "spans": []} for s in random.Random(seed).sample(sents, min(n, len(sents)))]
+
+
+def spun_articles(docs: list[str], spinner: Spinner, seed: int = 0) -> list[dict]:
+    """Whole documents spun (the spinner's policy, or one drawn per document), as harness rows:
+    the document-level figures, where a spinner's per-document habits show."""
+    rows = []
+    for i, doc in enumerate(docs):
+        res = spinner.spin(doc, seed=seed * 1_000_003 + i)
+        spans = [{"start": e.spun_start, "end": e.spun_end, "orig": e.clean} for e in res.edits]
+        rows.append({"spun": res.spun, "clean": doc, "spans": spans})
+    return rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from itertools import takewhile
 from pathlib import Path
@@ -63,23 +64,53 @@ class CandidateRewriter:
     the detector doubted stays when the sentence reads better with it. The frequency term
     takes back the LM's preference for common words, which the candidate score already
     holds through the inverse-thesaurus prior ("is" for "exists" would count it twice).
+
+    A spinner swaps a word the same way throughout a document (the seed article has
+    "successful" for "in" 14 times of 14), so a word flagged more than once is decided
+    twice: after a first pass, the sentences are decided again in order, each option of
+    each such span getting vote · (the share of the word's flagged occurrences in other
+    sentences that chose it, as decided so far; keeping is an option too): every
+    occurrence's own context is a witness for the others. In order, not all at once, and
+    only across sentences (the beam decides a sentence's spans together), so that two
+    occurrences that disagree come to agree rather than trade places.
     """
 
     def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None):
         self.lm = lm
-        self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "frequency": 0.0, "beam": 8,
-                  **(weights or {})}
+        self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "frequency": 0.0, "vote": 0.0,
+                  "beam": 8, **(weights or {})}
 
     def __call__(self, doc: Document) -> Document:
         spans = [s for s in doc.spans if s.candidates]
         if self.lm is None:
             doc.edits = [Edit(s.start, s.end, s.text, s.candidates[0].text, s.score) for s in spans]
             return doc
-        doc.edits = [edit for a, b, inside in spans_by_unit(doc.text, spans)
-                     for edit in self._choose(doc.text, a, b, inside)]
+        sentences = spans_by_unit(doc.text, spans)
+        chosen = {e.start: e for a, b, inside in sentences for e in self._choose(doc.text, a, b, inside)}
+        if self.w["vote"]:
+            occurrences: dict[str, list[int]] = {}
+            for s in spans:
+                occurrences.setdefault(s.text.lower(), []).append(s.start)
+            for a, b, inside in sentences:  # the second pass, in order: each sees the latest decisions
+                votes = {s.start: vote for s in inside
+                         if (vote := self._votes([o for o in occurrences[s.text.lower()] if not a <= o < b], chosen))}
+                # a vote all for what a span already has cannot change the sentence's best choice
+                if any(set(vote) != {chosen[start].new.lower() if start in chosen else None}
+                       for start, vote in votes.items()):
+                    for s in inside:
+                        chosen.pop(s.start, None)
+                    chosen.update((e.start, e) for e in self._choose(doc.text, a, b, inside, votes))
+        doc.edits = sorted(chosen.values(), key=lambda e: e.start)
         return doc
 
-    def _choose(self, text: str, a: int, b: int, spans: list[Span]) -> list[Edit]:
+    def _votes(self, others: list[int], chosen: dict[int, Edit]) -> dict[str | None, float]:
+        """Option (None: kept) -> bonus, from how the spans starting at `others` (the same word,
+        in other sentences) are decided now; {} if there are none."""
+        tally = Counter(chosen[o].new.lower() if o in chosen else None for o in others)
+        return {option: self.w["vote"] * n / len(others) for option, n in tally.items()}
+
+    def _choose(self, text: str, a: int, b: int, spans: list[Span],
+                votes: dict[int, dict[str | None, float]] | None = None) -> list[Edit]:
         w = self.w
         # the sentence as choices: a fixed word (span None), or a span kept (new None) or replaced
         items: list[tuple[Span | None, list[tuple[str, float, str | None]]]] = []
@@ -95,12 +126,14 @@ class CandidateRewriter:
                 items.append((None, [(lm_words[i], 0.0, None)]))
             elif start == span.start:  # later tokens of a multiword span belong to its choice
                 p = min(max(span.score, 1e-4), 1 - 1e-4)
+                vote = (votes or {}).get(span.start, {})
                 inside = takewhile(lambda tw: a + tw[0].start < span.end, zip(toks[i:], lm_words[i:]))
                 kept = " ".join(w for _, w in inside)
-                keep = (kept, w["spun"] * math.log(1 - p) + w["keep"] - self._common(kept), None)
+                keep = (kept, w["spun"] * math.log(1 - p) + w["keep"] - self._common(kept) + vote.get(None, 0.0),
+                        None)
                 items.append((span, [keep] + [
                     (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6))
-                     - self._common(c.text), c.text)
+                     - self._common(c.text) + vote.get(c.text.lower(), 0.0), c.text)
                     for c in span.candidates]))
         best = beam_search(self.lm, [options for _, options in items], w["beam"], w["lm"])
         return [Edit(span.start, span.end, span.text, new, span.score)

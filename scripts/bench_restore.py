@@ -20,26 +20,17 @@ from datasets import disable_progress_bars
 from restore.detect import DEFAULT_DIR
 from restore.evaluate import evaluate, format_table, identity, median_seconds, naive_reversal
 from restore.lexicon import load_lexicon
-from restore.pairs import build_pairs, clean_sentences, load_pairs
+from restore.pairs import build_pairs, clean_sentences, load_pairs, spun_articles
+from restore.paths import LM_DIR
 from restore.pipeline import Pipeline
 from restore.spin import Spinner
 from restore.train import read_docs
 
 
-def spun_articles(docs: list[str], lex, seed: int = 0) -> list[dict]:
-    """Whole articles spun by the policy mix (one policy per article), as harness rows."""
-    spinner = Spinner(lex)
-    rows = []
-    for i, doc in enumerate(docs):
-        res = spinner.spin(doc, seed=seed * 1_000_003 + i)
-        spans = [{"start": e.spun_start, "end": e.spun_end, "orig": e.clean} for e in res.edits]
-        rows.append({"spun": res.spun, "clean": doc, "spans": spans})
-    return rows
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--lm", type=Path, default=LM_DIR, help="the language model and its tuned weights")
     ap.add_argument("--pairs", type=Path, default=Path("data/pairs/test"))
     ap.add_argument("--corpus", type=Path, default=Path("../shared/corpus/train.jsonl.gz"))
     ap.add_argument("--test-corpus", default="../shared/corpus/test.jsonl.gz")
@@ -54,7 +45,7 @@ def main() -> None:
         build_pairs(Path(args.test_corpus), args.pairs, seed=0, n=2000)
     rows = list(load_pairs(args.pairs))
     t0 = time.perf_counter()
-    pipe = Pipeline(args.model)  # cold: loads the lexicon and the model
+    pipe = Pipeline(args.model, lm=args.lm)  # cold: loads the lexicon and the model
     load_s = time.perf_counter() - t0
     lex = load_lexicon()
     restorers = {"identity": identity, "naive reversal": naive_reversal(lex)}
@@ -90,7 +81,7 @@ def main() -> None:
     for name, fn in restorers.items():
         r = evaluate(name, fn, clean)
         print(f"| {name} | {r.clean_changes_per_1000:.2f} | {100 - r.exact:.1f} |")
-    articles = spun_articles(all_docs[args.clean_docs : args.clean_docs + args.spun_docs], lex)
+    articles = spun_articles(all_docs[args.clean_docs : args.clean_docs + args.spun_docs], Spinner(lex))
     reports = [evaluate(name, fn, articles, batch_size=8) for name, fn in restorers.items()]
     print(f"\n## Restoration, whole spun test articles ({len(articles)} articles, policy mix)\n")
     print(format_table(reports))

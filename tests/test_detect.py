@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from restore.detect import Labelled, RatePrior, WordScore, fit_prior, inflected_readings
+from restore.detect import Detector, Labelled, RatePrior, WordScore, fit_prior, inflected_readings
 from restore.spin import Policy, Spinner
 from restore.text import Token, glued, tokenize
 
@@ -28,6 +28,31 @@ def test_a_heavily_spun_document_keeps_or_gains():
 
 def test_empty_document():
     assert PRIOR.apply([]) == []
+    assert GATED.evidence([]) == 0.0 and not GATED.unspun([])
+
+
+GATED = RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0)
+
+
+def test_words_at_the_base_rate_are_no_evidence_either_way():
+    assert GATED.evidence([0.25] * 50) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_long_clean_article_is_judged_unspun_and_loses_even_a_high_score():
+    probs = [0.02] * 800 + [0.9999]  # one word that looks surely spun on its own
+    assert GATED.evidence(probs) < -2.0 and GATED.unspun(probs)
+    assert PRIOR.apply(probs)[-1] > 0.5  # the rate prior alone leaves it flagged
+    words = [WordScore(Token("w", i, i + 1), {}, {"combined": p, "lexicon": 0.5}, None) for i, p in enumerate(probs)]
+    calibrated = type("Calibrated", (), {"calibration": {"prior": {"base": 0.25, "a": 0.5, "b": 4.5, "gate": -2.0}}})
+    Detector.apply_prior(calibrated(), words, ("combined", "lexicon"))
+    assert all(ws.probs == {"combined": 0.0, "lexicon": 0.0} for ws in words)  # one verdict for every signal
+
+
+def test_a_spun_document_or_a_short_sentence_is_not_gated():
+    spun = [0.9] * 20 + [0.05] * 80
+    assert GATED.evidence(spun) > 10 and not GATED.unspun(spun)
+    sentence = [0.05] * 15 + [0.7]  # too few words to tell, so the rate prior decides
+    assert -2.0 < GATED.evidence(sentence) < 2.0 and not GATED.unspun(sentence)
 
 
 class _ScoreIsFeature:

@@ -78,6 +78,24 @@ def test_lm_rewriter_chooses_in_context_and_keeps_clean_words():
     assert [(e.start, e.end, e.old, e.new) for e in doc.edits] == [(a, a + 6, "person", "leader")]
 
 
+def test_a_word_flagged_again_elsewhere_follows_how_its_other_occurrences_were_decided():
+    lm = KneserNeyTrigram.build(SENTENCES)
+    text = "We person a plan for the capital.\nZork person zonk.\nWe person a plan for the capital."
+    starts = [i for i in range(len(text)) if text.startswith("person", i)]
+    spans = [Span(a, a + 6, "person", 0.9, [Candidate("leader", 0.6), Candidate("have", 0.4)]) for a in starts]
+    alone = CandidateRewriter(lm)(Document(text, spans=spans))
+    assert [e.new for e in alone.edits] == ["have", "leader", "have"]  # "zork person zonk": no context
+    voted = CandidateRewriter(lm, {"vote": 4.0})(Document(text, spans=spans))
+    assert [e.new for e in voted.edits] == ["have", "have", "have"]
+    one_sentence = text.replace(".\n", " and ", 1).split("\n")[0]  # "We person a plan ... and Zork person zonk."
+    inside = [Span(a, a + 6, "person", 0.9, spans[0].candidates) for a in (3, one_sentence.index("person", 10))]
+    for vote in (0.0, 4.0):  # the beam decides one sentence's spans together: no vote between them
+        assert [e.new for e in CandidateRewriter(lm, {"vote": vote})(Document(one_sentence, spans=inside)).edits] \
+            == ["have", "leader"]
+    once = spans[1:2]  # a word flagged once has nobody to follow
+    assert CandidateRewriter(lm, {"vote": 4.0})(Document(text, spans=once)).edits[0].new == "leader"
+
+
 def test_frequency_term_is_the_lms_own_unigram_and_favours_rarer_words():
     lm = KneserNeyTrigram.build(SENTENCES)
     for word in ("the", "capital", "envoy"):  # the floor logprob backs off to for an unseen context
