@@ -95,8 +95,7 @@ class CandidateRewriter:
                 votes = {s.start: vote for s in inside
                          if (vote := self._votes([o for o in occurrences[s.text.lower()] if not a <= o < b], chosen))}
                 # a vote all for what a span already has cannot change the sentence's best choice
-                if any(set(vote) != {chosen[start].new.lower() if start in chosen else None}
-                       for start, vote in votes.items()):
+                if any(set(vote) != {_option(chosen, start)} for start, vote in votes.items()):
                     for s in inside:
                         chosen.pop(s.start, None)
                     chosen.update((e.start, e) for e in self._choose(doc.text, a, b, inside, votes))
@@ -106,7 +105,7 @@ class CandidateRewriter:
     def _votes(self, others: list[int], chosen: dict[int, Edit]) -> dict[str | None, float]:
         """Option (None: kept) -> bonus, from how the spans starting at `others` (the same word,
         in other sentences) are decided now; {} if there are none."""
-        tally = Counter(chosen[o].new.lower() if o in chosen else None for o in others)
+        tally = Counter(_option(chosen, o) for o in others)
         return {option: self.w["vote"] * n / len(others) for option, n in tally.items()}
 
     def _choose(self, text: str, a: int, b: int, spans: list[Span],
@@ -144,6 +143,11 @@ class CandidateRewriter:
         if not self.w["frequency"]:
             return 0.0
         return self.w["frequency"] * sum(self.lm.unigram_logprob(x) for x in words.lower().split())
+
+
+def _option(chosen: dict[int, Edit], start: int) -> str | None:
+    """What the span at `start` was given (lowercased), or None if it was kept."""
+    return chosen[start].new.lower() if start in chosen else None
 
 
 def spans_by_unit(text: str, spans: list[Span]) -> list[tuple[int, int, list[Span]]]:

@@ -57,9 +57,9 @@ def main() -> None:
 
     def held(names: list[str], gate: float | None) -> tuple[int, int, int]:
         """(documents gated, right edits withheld, wrong edits withheld) over the named sets."""
-        docs = [(doc, right) for name in names for _, doc, ev, right in runs[name] if gate is not None and ev < gate]
-        right = sum(r for _, r in docs)
-        return len(docs), right, sum(len(doc.edits) for doc, _ in docs) - right
+        gated = [(doc, right) for name in names for _, doc, ev, right in runs[name] if gate is not None and ev < gate]
+        right = sum(r for _, r in gated)
+        return len(gated), right, sum(len(doc.edits) for doc, _ in gated) - right
 
     def restorer(name: str, gate: float | None):
         out = {r["spun"]: r["spun"] if gate is not None and ev < gate else doc.restored() for r, doc, ev, _ in runs[name]}
