@@ -66,6 +66,7 @@ NEIGHBOUR_PRIOR, MIN_PAIR = 5.0, 3
 LM_BAND = (-2.5, 1.5)
 MAX_PHRASE = 4  # words in the longest multiword substitute read as one span (the thesaurus has a few longer)
 SURE = 0.9  # a neighbour this likely spun (lexicon+context) is read by the LM as its likeliest original
+HEAD_CHUNK = 128  # words per read of the originals head (128 x 20,000 logits: 10 MB)
 
 
 @dataclass
@@ -86,6 +87,26 @@ class Span:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class HeadGuess:
+    """The originals head on one word: its logits, their log normaliser, its best guesses."""
+
+    logits: torch.Tensor  # (n_orig,)
+    lse: float
+    top: list[int]  # indices into the originals, best first
+
+    @staticmethod
+    def rows(logits: torch.Tensor, k: int) -> list["HeadGuess"]:
+        """One guess per row of a (words, n_orig) logits matrix; the top k of each."""
+        with torch.inference_mode():
+            lse = torch.logsumexp(logits, -1).tolist()
+            top = torch.topk(logits, min(k, logits.shape[-1]), dim=-1).indices.tolist()
+        return [HeadGuess(row, z, t) for row, z, t in zip(logits, lse, top)]
+
+    def logprobs(self, indices: list[int]) -> list[float]:
+        return [x - self.lse for x in self.logits[indices].tolist()]
 
 
 @dataclass
@@ -206,6 +227,7 @@ class Detector:
         self.lex = lexicon or load_lexicon()
         self.lm = KneserNeyTrigram.load(Path(lm_dir))
         self._lm_originals: dict[str, tuple[int, ...]] = {}
+        self._priors: dict[str, tuple[dict[str, float], dict[str, str], dict[str, list[str]]]] = {}
         self.threshold = threshold
         self.signal = load_signal(model_dir / "lexsignal.json.gz")
         self.neighbours = load_neighbours(model_dir / "neighbours.json.gz")
@@ -390,45 +412,40 @@ class Detector:
         return _sigmoid(c["bias"] + sum(w * f[k] for k, w in zip(FEATURES[name], c["weights"])))
 
     # -- candidates --------------------------------------------------------
-    def orig_logprobs(self, states: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Originals-head log-probabilities for many words in one matrix product."""
-        if not states:
-            return []
-        with torch.inference_mode():
-            return list(torch.log_softmax(self.bundle.model.orig_head(torch.stack(states)), -1))
+    def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = 5,
+                        chunk: int = HEAD_CHUNK) -> list[list[Candidate]]:
+        """`candidates` for many words, the originals head read in chunks of `chunk` words: a
+        chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
+        still in cache, and a long document never holds the whole matrix."""
+        out: list[list[Candidate]] = []
+        for i in range(0, len(words), chunk):
+            with torch.inference_mode():
+                logits = self.bundle.model.orig_head(torch.stack(states[i : i + chunk]))
+            out += [self.candidates(w, g, k) for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
+        return out
 
-    def candidates(self, word: str, logp: torch.Tensor | None, k: int = 5) -> list[Candidate]:
+    def candidates(self, word: str, head: "HeadGuess | None", k: int = 5) -> list[Candidate]:
         """Originals for a flagged word, best first, scored by the product of the inverse
         thesaurus prior and the originals head (context), normalised over every original
         either knows: a candidate only the head proposes keeps the head's own, modest
         probability instead of looking certain for being alone in the top k."""
         key = word.lower()
-        prior = dict(self.lex.originals(key))
-        base_of: dict[str, str] = {}  # an inflected original's form -> its base ("were" -> "be")
-        if not prior:
-            prior, base_of = self._inflected_originals(key)
-        if key in _DIGITS:
-            prior = {_DIGITS[key]: 1.0}
-        if key in _NUMERALS:
-            prior = {o: p for o, p in prior.items() if not _is_number(o)}
-        if logp is not None:
+        prior, base_of, forms_of = self._prior(key)
+        if head is not None:
             beta = self.calibration["beta"] if self.calibration else 1.0
             vocab = self.bundle.orig_index
-            forms_of: dict[str, list[str]] = {}
-            for form, base in base_of.items():
-                forms_of.setdefault(base, []).append(form)
-            top = [self.bundle.originals[i] for i in torch.topk(logp, k).indices.tolist()]
+            top = [self.bundle.originals[i] for i in head.top[:k]]
             # in a fixed order (ties keep it); the head's "use" is "using" for "utilizing"
             cands = list(dict.fromkeys(list(prior) + [f for c in top for f in forms_of.get(c, [c])]))
             looked_up = [c for c in dict.fromkeys(cands + list(forms_of)) if c in vocab]
-            lp = dict(zip(looked_up, logp[[vocab[c] for c in looked_up]].tolist()))  # one gather, not one per word
+            lp = dict(zip(looked_up, head.logprobs([vocab[c] for c in looked_up])))  # one gather, not one per word
             # an inflected original also takes its base form's guess
-            head = {c: max(lp.get(c, -12.0), lp.get(base_of.get(c, c), -12.0)) for c in cands}
-            scores = {c: head[c] + beta * math.log(prior.get(c, 0.0) + 1e-4) for c in cands
+            guess = {c: max(lp.get(c, -12.0), lp.get(base_of.get(c, c), -12.0)) for c in cands}
+            scores = {c: guess[c] + beta * math.log(prior.get(c, 0.0) + 1e-4) for c in cands
                       if c not in (key, "<unk>") and not (key in _NUMERALS and _is_number(c))}
             # log Z over the whole originals space: the head sums to 1, each at the floor but the prior's
             floor = beta * math.log(1e-4)
-            z = math.log(math.exp(floor) + sum(math.exp(head[c]) * ((p + 1e-4) ** beta - math.exp(floor))
+            z = math.log(math.exp(floor) + sum(math.exp(guess[c]) * ((p + 1e-4) ** beta - math.exp(floor))
                                                for c, p in prior.items()))
             best = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
             return [Candidate(match_case(c, word), round(min(math.exp(s - z), 1.0), 4)) for c, s in best]
@@ -436,6 +453,25 @@ class Detector:
         best = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
         total = sum(scores.values()) or 1.0
         return [Candidate(match_case(c, word), round(p / total, 4)) for c, p in best]
+
+    def _prior(self, key: str) -> tuple[dict[str, float], dict[str, str], dict[str, list[str]]]:
+        """A spun word's originals by the thesaurus alone (cached, not to be changed): the
+        inverse-index prior, and for an inflected word that the index lacks, each form's base
+        ("were" -> "be") and each base's forms."""
+        if key not in self._priors:
+            prior = dict(self.lex.originals(key))
+            base_of: dict[str, str] = {}
+            if not prior:
+                prior, base_of = self._inflected_originals(key)
+            if key in _DIGITS:
+                prior = {_DIGITS[key]: 1.0}
+            if key in _NUMERALS:
+                prior = {o: p for o, p in prior.items() if not _is_number(o)}
+            forms_of: dict[str, list[str]] = {}
+            for form, base in base_of.items():
+                forms_of.setdefault(base, []).append(form)
+            self._priors[key] = prior, base_of, forms_of
+        return self._priors[key]
 
     def _inflected_originals(self, key: str) -> tuple[dict[str, float], dict[str, str]]:
         """'gatherings' -> lemma 'gathering' -> 'meeting' -> 'meetings'; 'existed' -> 'exist'
@@ -465,13 +501,12 @@ class Detector:
         out = []
         for text, words in zip(texts, scored):
             flagged = [run for run in self.phrases(text, words) if _mean(ws.probs[signal] for ws in run) >= threshold]
+            where = [(run[0].token.start, run[-1].token.end) for run in flagged]
             # the originals head was trained to name a phrase's original on its first word
-            logps = self.orig_logprobs([run[0].hidden for run in flagged]) if with_candidates else [None] * len(flagged)
-            spans = []
-            for run, lp in zip(flagged, logps):
-                a, b = run[0].token.start, run[-1].token.end
-                spans.append(Span(a, b, text[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4),
-                                  self.candidates(text[a:b], lp) if with_candidates else []))
+            cands = (self.candidates_many([text[a:b] for a, b in where], [run[0].hidden for run in flagged])
+                     if with_candidates else [[] for _ in flagged])
+            spans = [Span(a, b, text[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), c)
+                     for run, (a, b), c in zip(flagged, where, cands)]
             out.append(spans)
         return out
 
@@ -640,12 +675,11 @@ def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[di
     rescore(det, words)
     rescore(det, clean_words)
     flagged = [(w.ws, w.orig) for w in words if w.orig is not None]
-    logps = det.orig_logprobs([ws.hidden for ws, _ in flagged])
     best = (-1.0, 1.0)
     for beta in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
         det.calibration["beta"] = beta
-        ok = sum(bool(c) and c[0].text.lower() == o.lower()
-                 for (ws, o), lp in zip(flagged, logps) for c in [det.candidates(ws.token.text, lp, k=1)])
+        found = det.candidates_many([ws.token.text for ws, _ in flagged], [ws.hidden for ws, _ in flagged], k=1)
+        ok = sum(bool(c) and c[0].text.lower() == o.lower() for (_, o), c in zip(flagged, found))
         best = max(best, (ok / max(len(flagged), 1), beta))
     calib["beta"] = det.calibration["beta"] = best[1]
     calib["valid_top1"] = round(best[0], 4)
@@ -712,8 +746,8 @@ def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict
 
     maybe = [w for w in words + clean_words if w.ws.probs["combined"] >= 0.2]
     best_cand = {id(w): (c[0].text if c else None)
-                 for w, lp in zip(maybe, det.orig_logprobs([w.ws.hidden for w in maybe]))
-                 for c in [det.candidates(w.ws.token.text, lp, k=1)]}
+                 for w, c in zip(maybe, det.candidates_many([w.ws.token.text for w in maybe],
+                                                            [w.ws.hidden for w in maybe], k=1))}
     n_clean = sum(len(r["clean"].split()) for r in clean_rows)
 
     def edited(ws: list[Labelled], t: float) -> list[Labelled]:

@@ -91,10 +91,12 @@ def _head(det, mass: dict[str, float]):
     """An originals-head distribution with the given probabilities, the rest spread evenly."""
     import torch
 
+    from restore.detect import HeadGuess
+
     p = torch.full((len(det.bundle.originals),), (1 - sum(mass.values())) / (len(det.bundle.originals) - len(mass)))
     for word, m in mass.items():
         p[det.bundle.orig_index[word]] = m
-    return torch.log(p)
+    return HeadGuess.rows(torch.log(p)[None] + 3.0, 5)[0]  # logits: any shift, the same guess
 
 
 def test_a_candidate_only_the_head_proposes_keeps_the_heads_probability(pipe):
@@ -104,6 +106,24 @@ def test_a_candidate_only_the_head_proposes_keeps_the_heads_probability(pipe):
     backed = det.candidates("betwixt", _head(det, {"between": 0.3}))  # thesaurus and head agree
     assert backed[0].text == "between" and backed[0].score > 0.95
     assert all(sum(c.score for c in cands) <= 1.0001 for cands in (alone, backed))
+
+
+def test_the_originals_head_read_in_chunks_gives_the_same_candidates(pipe):
+    import torch
+
+    from restore.detect import HeadGuess
+
+    det = pipe.detector
+    text = "Officials met successful the capital betwixt talks connected Tuesday."
+    words = [w for w in det.score_documents([text])[0] if w.token.text in ("successful", "betwixt", "connected")]
+    names, states = [w.token.text for w in words], [w.hidden for w in words]
+    whole = det.candidates_many(names, states)
+    assert whole == det.candidates_many(names, states, chunk=1)  # one word per read: the same
+    assert [c[0].text for c in whole] == ["in", "between", "on"]
+    logits = torch.randn(2, 50)  # the guess's log-probabilities are the log-softmax's
+    guess = HeadGuess.rows(logits, 3)[1]
+    assert guess.logprobs([4, 7]) == pytest.approx(torch.log_softmax(logits[1], -1)[[4, 7]].tolist(), abs=1e-5)
+    assert guess.top == torch.topk(logits[1], 3).indices.tolist()
 
 
 def test_the_heads_base_form_guess_takes_the_spun_words_inflection(pipe):
