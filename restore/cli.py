@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Iterable
 
 from restore.errors import RestoreError
-from restore.io import atomic_output, blocks, read_jsonl, read_text, write_text
+from restore.io import atomic_output, read_jsonl, read_text, write_text
 from restore.paths import DETECTOR_DIR as DEFAULT_MODEL
 from restore.paths import LM_DIR
-from restore.text import replace_spans
+from restore.text import block_spans, replace_spans
 
 DEFAULT_TEST = Path("data/pairs/test")
 
@@ -59,7 +59,7 @@ def cmd_detect(args: argparse.Namespace) -> None:
     def render(block: str) -> str:
         return replace_spans(block, ((s.start, s.end, mark(s)) for s in detector.detect(block)))
 
-    _stream(map(render, blocks(text)), args.output)
+    _stream((render(text[a:b]) for a, b in block_spans(text)), args.output)
 
 
 def _stream(pieces: Iterable[str], dest: str | None) -> None:
@@ -141,7 +141,7 @@ def cmd_clean(args: argparse.Namespace) -> None:
     for name, out_name, text in texts:
         dest = str(args.out_dir / out_name) if args.out_dir else args.output
         if args.format == "text":
-            _stream((pipeline(block).restored() for block in blocks(text)), dest)
+            _stream((pipeline(text[a:b]).restored() for a, b in block_spans(text)), dest)
             continue
         doc = pipeline(text)
         if args.format == "json":

@@ -39,7 +39,7 @@ from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
 from restore.spin import NUMBER_WORDS, Spinner
 from restore.tagger import TaggerBundle
-from restore.text import Token, glued, match_case, replace_spans, tokenize, units
+from restore.text import Token, block_spans, glued, grouped, match_case, replace_spans, tokenize, units
 
 DEFAULT_DIR = DETECTOR_DIR
 T = TypeVar("T")
@@ -491,23 +491,30 @@ class Detector:
     # -- the API -----------------------------------------------------------
     def detect_many(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,
                     scored_by: str | None = None, threshold: float | None = None) -> list[list[Span]]:
-        """Flagged spans of each document (scored in one batched pass), ordered and not overlapping:
-        the words, and multiword substitutes (`phrases`), whose `signal` probability is at least
-        `threshold` (default: the detector's), each span scored by `scored_by`'s probability
-        (default: the same signal)."""
+        """Flagged spans of each document, ordered and not overlapping: the words, and multiword
+        substitutes (`phrases`), whose `signal` probability is at least `threshold` (default: the
+        detector's), each span scored by `scored_by`'s probability (default: the same signal).
+
+        A document is read in pieces of about BLOCK_CHARS (`block_spans`), each with its own
+        rate prior, and the pieces in batches of about GROUP_CHARS, so that a huge input takes
+        bounded memory (every word's scores and encoder state are held until its batch is done)."""
         scored_by = scored_by or signal
         threshold = self.threshold if threshold is None else threshold
-        scored = self.score_documents(texts, tuple(dict.fromkeys((signal, scored_by))), with_hidden=with_candidates)
-        out = []
-        for text, words in zip(texts, scored):
-            flagged = [run for run in self.phrases(text, words) if _mean(ws.probs[signal] for ws in run) >= threshold]
-            where = [(run[0].token.start, run[-1].token.end) for run in flagged]
-            # the originals head was trained to name a phrase's original on its first word
-            cands = (self.candidates_many([text[a:b] for a, b in where], [run[0].hidden for run in flagged])
-                     if with_candidates else [[] for _ in flagged])
-            spans = [Span(a, b, text[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), c)
-                     for run, (a, b), c in zip(flagged, where, cands)]
-            out.append(spans)
+        signals = tuple(dict.fromkeys((signal, scored_by)))
+        pieces = [(d, a, b) for d, text in enumerate(texts) for a, b in block_spans(text)]
+        out: list[list[Span]] = [[] for _ in texts]
+        for group in grouped(pieces):
+            parts = [texts[d][a:b] for d, a, b in group]
+            scored = self.score_documents(parts, signals, with_hidden=with_candidates)
+            for (d, a, _), part, words in zip(group, parts, scored):
+                flagged = [run for run in self.phrases(part, words)
+                           if _mean(ws.probs[signal] for ws in run) >= threshold]
+                where = [(run[0].token.start, run[-1].token.end) for run in flagged]
+                # the originals head was trained to name a phrase's original on its first word
+                cands = (self.candidates_many([part[x:y] for x, y in where], [run[0].hidden for run in flagged])
+                         if with_candidates else [[] for _ in flagged])
+                out[d] += [Span(a + x, a + y, part[x:y], round(_mean(ws.probs[scored_by] for ws in run), 4), c)
+                           for run, (x, y), c in zip(flagged, where, cands)]
         return out
 
     def phrases(self, text: str, words: list[WordScore]) -> list[list[WordScore]]:

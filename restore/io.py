@@ -48,16 +48,6 @@ def read_text(source: str | None, max_bytes: int = MAX_BYTES, allow_empty: bool 
     return text
 
 
-def blocks(text: str, max_chars: int = 20_000) -> Iterator[str]:
-    """Consecutive pieces of `text` cut at line ends, each about max_chars long (for streaming)."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start + max_chars)
-        end = len(text) if end < 0 else end + 1
-        yield text[start:end]
-        start = end
-
-
 def _plain_mode(path: Path) -> int:
     """The permissions a plain open() would leave: the replaced file's, else 0666 less the umask."""
     if path.is_file():

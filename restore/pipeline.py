@@ -11,7 +11,7 @@ import difflib
 import json
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import takewhile
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from restore.detect import DEFAULT_DIR, Detector, Span
 from restore.errors import RestoreError
 from restore.ngram import KneserNeyTrigram, beam_search
 from restore.paths import LM_DIR
-from restore.text import match_case, replace_spans, tokenize, units
+from restore.text import block_spans, grouped, match_case, replace_spans, tokenize, units
 
 
 @dataclass
@@ -243,8 +243,17 @@ class Pipeline:
                                          scored_by=self.score_signal, threshold=threshold)
 
     def run(self, texts: list[str]) -> list[Document]:
-        """Restore several documents; their sentences share batches, each keeps its own rate prior."""
-        return [self.rewriter(Document(t, spans=s)) for t, s in zip(texts, self.detect(texts))]
+        """Restore several documents; their sentences share batches, each keeps its own rate prior.
+        A long document is restored in the pieces the detector reads it in (`block_spans`: each
+        has its rate prior and its vote), which are also the pieces `restore clean` streams."""
+        docs = [Document(text) for text in texts]
+        for group in grouped([(d, a, b) for d, text in enumerate(texts) for a, b in block_spans(text)]):
+            parts = [texts[d][a:b] for d, a, b in group]
+            for (d, a, _), part, spans in zip(group, parts, self.detect(parts)):
+                done = self.rewriter(Document(part, spans=spans))
+                docs[d].spans += [replace(s, start=a + s.start, end=a + s.end) for s in done.spans]
+                docs[d].edits += [replace(e, start=a + e.start, end=a + e.end) for e in done.edits]
+        return docs
 
     def restore_texts(self, texts: list[str]) -> list[str]:
         """The eval harness's restorer interface: each text is its own document."""

@@ -97,3 +97,48 @@ def units(text: str) -> list[tuple[int, int]]:
             out.extend((start + x, start + y) for x, y in zip(cuts, cuts[1:]))
         start += len(line)
     return out
+
+
+BLOCK_CHARS = 20_000
+GROUP_CHARS = 200_000  # characters read at once (about 35,000 words, their scores and encoder states)
+_CUT_RES = (re.compile(r"(?<=[.!?])[\"”’')\]]*\s+"), re.compile(r"\s+"))
+
+
+def block_spans(text: str, max_chars: int = BLOCK_CHARS) -> list[tuple[int, int]]:
+    """[start, end) pieces of `text`, each about max_chars long, cut at a line end; a line with
+    no end within 2 x max_chars is cut after a sentence end (else a space) instead. Long inputs
+    are read, restored and streamed piece by piece, so memory stays bounded, and a piece cut
+    again comes back whole (the CLI streams the pieces the pipeline reads)."""
+    out, start = [], 0
+    while start < len(text):
+        lo, hi = start + max_chars, start + 2 * max_chars
+        end = text.find("\n", lo, hi + 1) + 1
+        if not end:
+            end = len(text) if len(text) <= hi else _last_cut(text, lo, hi)
+        out.append((start, end))
+        start = end
+    return out
+
+
+def _last_cut(text: str, lo: int, hi: int) -> int:
+    """The end of the last sentence end in text[lo:hi] (else of the last space; else hi)."""
+    for cut in _CUT_RES:
+        ends = [m.end() for m in cut.finditer(text, lo, hi)]
+        if ends:
+            return ends[-1]
+    return hi
+
+
+def grouped(pieces: list[tuple[int, int, int]],
+            max_chars: int = GROUP_CHARS) -> Iterator[list[tuple[int, int, int]]]:
+    """Consecutive (document, start, end) pieces in groups of about max_chars characters."""
+    group: list[tuple[int, int, int]] = []
+    size = 0
+    for piece in pieces:
+        group.append(piece)
+        size += piece[2] - piece[1]
+        if size >= max_chars:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group

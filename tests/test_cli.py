@@ -66,10 +66,21 @@ def test_failed_run_leaves_no_output_file(tmp_path):
 
 
 def test_blocks_cut_at_line_ends_and_rejoin():
-    from restore.io import blocks
+    from restore.text import block_spans
 
     text = "".join(f"line {i} with some words\r\n" for i in range(500)) + "last line without newline"
-    parts = list(blocks(text, max_chars=1000))
+    parts = [text[a:b] for a, b in block_spans(text, max_chars=1000)]
     assert "".join(parts) == text and len(parts) > 5
     assert all(p.endswith("\n") for p in parts[:-1])
-    assert list(blocks("", 10)) == []
+    assert block_spans("", 10) == []
+
+
+def test_a_long_line_is_cut_after_a_sentence_end_and_a_piece_cut_again_comes_back_whole():
+    from restore.text import block_spans
+
+    text = " ".join(f"Sentence {i} is here." for i in range(2000)) + "\n" + "x" * 2500
+    spans = block_spans(text, max_chars=1000)
+    assert "".join(text[a:b] for a, b in spans) == text
+    assert all(b - a <= 2001 for a, b in spans)  # no piece grows with the line
+    assert all(text[:b].endswith("here. ") for _, b in spans[:-3])
+    assert all(block_spans(text[a:b], 1000) == [(0, b - a)] for a, b in spans)

@@ -126,6 +126,21 @@ def test_the_originals_head_read_in_chunks_gives_the_same_candidates(pipe):
     assert guess.top == torch.topk(logits[1], 3).indices.tolist()
 
 
+def test_a_long_document_is_restored_in_the_pieces_the_cli_streams(pipe):
+    from restore.text import block_spans
+
+    spinner = Spinner(load_lexicon(), Policy(rate=0.3))
+    line = " ".join(spinner.spin(s, seed=i).spun for i, s in enumerate(CLEAN * 45))  # one line, ~45,000 chars
+    text = f"{line}\nA short last line met successful the capital.\n"
+    pieces = block_spans(text)
+    assert len(pieces) >= 2
+    doc = pipe.run([text])[0]
+    assert doc.edits and all(text[s.start : s.end] == s.text for s in doc.spans)
+    assert all(text[e.start : e.end] == e.old for e in doc.edits)
+    assert doc.restored() == "".join(pipe(text[a:b]).restored() for a, b in pieces)
+    assert doc.restored().endswith("met in the capital.\n")
+
+
 def test_the_heads_base_form_guess_takes_the_spun_words_inflection(pipe):
     det = pipe.detector
     assert det.candidates("utilizing", _head(det, {"use": 0.9}))[0].text == "using"
