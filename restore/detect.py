@@ -22,7 +22,7 @@ import json
 import math
 import random
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -87,6 +87,15 @@ class Span:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Detection:
+    """One document's flagged spans, and its evidence of being spun (`RatePrior.evidence` of
+    its words, a log Bayes factor; None without a calibrated prior)."""
+
+    spans: list[Span]
+    evidence: float | None
 
 
 @dataclass
@@ -207,7 +216,10 @@ class RatePrior:
 
     def unspun(self, probs: list[float]) -> bool:
         """Do the words say, together, that nobody spun this document?"""
-        return self.gate is not None and bool(probs) and self.evidence(probs) < self.gate
+        return bool(probs) and self.gated(self.evidence(probs))
+
+    def gated(self, evidence: float) -> bool:
+        return self.gate is not None and evidence < self.gate
 
     def apply(self, probs: list[float]) -> list[float]:
         """The words' probabilities re-weighed from the base rate to the document's rate."""
@@ -337,19 +349,22 @@ class Detector:
                 self.apply_prior(words, signals)
         return docs
 
-    def apply_prior(self, words: list[WordScore], signals: tuple[str, ...]) -> None:
-        """Move one document's word probabilities to its own spin rate (see `RatePrior`)."""
+    def apply_prior(self, words: list[WordScore], signals: tuple[str, ...]) -> float | None:
+        """Move one document's word probabilities to its own spin rate (see `RatePrior`); returns
+        the document's evidence of being spun (`RatePrior.evidence`; None if not calibrated)."""
         if not self.calibration or "prior" not in self.calibration:
-            return
+            return None
         rate_prior = RatePrior(**self.calibration["prior"])
         judge = "combined" if "combined" in signals else signals[0]  # one verdict for every signal
-        if rate_prior.unspun([ws.probs[judge] for ws in words]):
+        evidence = rate_prior.evidence([ws.probs[judge] for ws in words])
+        if words and rate_prior.gated(evidence):
             for ws in words:
                 ws.probs = dict.fromkeys(ws.probs, 0.0)
-            return
+            return evidence
         for name in signals:
             for ws, p in zip(words, rate_prior.apply([ws.probs[name] for ws in words])):
                 ws.probs[name] = p
+        return evidence
 
     def lm_evidence(self, text: str, words: list[WordScore], tokens: list[Token] | None = None) -> None:
         """Set the LM features of the words of one sentence (offsets into `text`): lm_gain, how
@@ -489,32 +504,43 @@ class Detector:
         return dict(sorted(out.items(), key=lambda kv: -kv[1])), base_of  # likeliest first, as `originals`
 
     # -- the API -----------------------------------------------------------
-    def detect_many(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,
-                    scored_by: str | None = None, threshold: float | None = None) -> list[list[Span]]:
-        """Flagged spans of each document, ordered and not overlapping: the words, and multiword
-        substitutes (`phrases`), whose `signal` probability is at least `threshold` (default: the
-        detector's), each span scored by `scored_by`'s probability (default: the same signal).
-
-        A document is read in pieces of about BLOCK_CHARS (`block_spans`), each with its own
-        rate prior, and the pieces in batches of about GROUP_CHARS, so that a huge input takes
-        bounded memory (every word's scores and encoder state are held until its batch is done)."""
+    def detect_pieces(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,
+                      scored_by: str | None = None, threshold: float | None = None) -> list[Detection]:
+        """Each text read as one document (cut a long one first, as `detect_many` does): its
+        flagged spans, ordered and not overlapping, the words and multiword substitutes (`phrases`)
+        whose `signal` probability is at least `threshold` (default: the detector's), each scored
+        by `scored_by`'s probability (default: the same signal); and its evidence of being spun.
+        Texts are scored about GROUP_CHARS at a time, so that memory stays bounded (every word's
+        scores and encoder state are held until its group is done)."""
         scored_by = scored_by or signal
         threshold = self.threshold if threshold is None else threshold
         signals = tuple(dict.fromkeys((signal, scored_by)))
-        pieces = [(d, a, b) for d, text in enumerate(texts) for a, b in block_spans(text)]
-        out: list[list[Span]] = [[] for _ in texts]
-        for group in grouped(pieces):
-            parts = [texts[d][a:b] for d, a, b in group]
-            scored = self.score_documents(parts, signals, with_hidden=with_candidates)
-            for (d, a, _), part, words in zip(group, parts, scored):
+        out: list[Detection] = []
+        for group in grouped([(i, 0, len(text)) for i, text in enumerate(texts)]):
+            parts = [texts[i] for i, _, _ in group]
+            for part, words in zip(parts, self.score_documents(parts, signals, with_candidates, prior=False)):
+                evidence = self.apply_prior(words, signals)
                 flagged = [run for run in self.phrases(part, words)
                            if _mean(ws.probs[signal] for ws in run) >= threshold]
                 where = [(run[0].token.start, run[-1].token.end) for run in flagged]
                 # the originals head was trained to name a phrase's original on its first word
-                cands = (self.candidates_many([part[x:y] for x, y in where], [run[0].hidden for run in flagged])
+                cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run in flagged])
                          if with_candidates else [[] for _ in flagged])
-                out[d] += [Span(a + x, a + y, part[x:y], round(_mean(ws.probs[scored_by] for ws in run), 4), c)
-                           for run, (x, y), c in zip(flagged, where, cands)]
+                spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), c)
+                         for run, (a, b), c in zip(flagged, where, cands)]
+                out.append(Detection(spans, evidence))
+        return out
+
+    def detect_many(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,
+                    scored_by: str | None = None, threshold: float | None = None) -> list[list[Span]]:
+        """Flagged spans of each document (`detect_pieces`), offsets into it. A long document is
+        read in pieces of about BLOCK_CHARS (`block_spans`), each with its own rate prior."""
+        pieces = [(d, a, b) for d, text in enumerate(texts) for a, b in block_spans(text)]
+        found = self.detect_pieces([texts[d][a:b] for d, a, b in pieces], signal, with_candidates,
+                                   scored_by, threshold)
+        out: list[list[Span]] = [[] for _ in texts]
+        for (d, a, _), piece in zip(pieces, found):
+            out[d] += [replace(s, start=a + s.start, end=a + s.end) for s in piece.spans]
         return out
 
     def phrases(self, text: str, words: list[WordScore]) -> list[list[WordScore]]:

@@ -38,6 +38,9 @@ class Document:
     text: str
     spans: list[Span] = field(default_factory=list)
     edits: list[Edit] = field(default_factory=list)
+    # the detector's log Bayes factor that a spinner spun the text (`RatePrior.evidence`;
+    # a document read in pieces sums theirs); None: not known
+    evidence: float | None = None
 
     def restored(self) -> str:
         return replace_spans(self.text, ((e.start, e.end, e.new) for e in self.edits))
@@ -73,12 +76,17 @@ class CandidateRewriter:
     occurrence's own context is a witness for the others. In order, not all at once, and
     only across sentences (the beam decides a sentence's spans together), so that two
     occurrences that disagree come to agree rather than trade places.
+
+    The keep bonus is there for text that may be clean, where every edit is a change to a
+    reporter's word. In a document whose words say surely that a spinner spun it (evidence
+    at least `surely_spun`, a log Bayes factor) a doubtful flag is likelier a swap, and the
+    bonus is `keep_spun` instead.
     """
 
     def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None):
         self.lm = lm
         self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "frequency": 0.0, "vote": 0.0,
-                  "beam": 8, **(weights or {})}
+                  "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0, **(weights or {})}
 
     def __call__(self, doc: Document) -> Document:
         spans = [s for s in doc.spans if s.candidates]
@@ -86,7 +94,9 @@ class CandidateRewriter:
             doc.edits = [Edit(s.start, s.end, s.text, s.candidates[0].text, s.score) for s in spans]
             return doc
         sentences = spans_by_unit(doc.text, spans)
-        chosen = {e.start: e for a, b, inside in sentences for e in self._choose(doc.text, a, b, inside)}
+        surely = doc.evidence is not None and doc.evidence >= self.w["surely_spun"]
+        keep = self.w["keep_spun"] if surely else self.w["keep"]
+        chosen = {e.start: e for a, b, inside in sentences for e in self._choose(doc.text, a, b, inside, keep)}
         if self.w["vote"]:
             occurrences: dict[str, list[int]] = {}
             for s in spans:
@@ -98,7 +108,7 @@ class CandidateRewriter:
                 if any(set(vote) != {_option(chosen, start)} for start, vote in votes.items()):
                     for s in inside:
                         chosen.pop(s.start, None)
-                    chosen.update((e.start, e) for e in self._choose(doc.text, a, b, inside, votes))
+                    chosen.update((e.start, e) for e in self._choose(doc.text, a, b, inside, keep, votes))
         doc.edits = sorted(chosen.values(), key=lambda e: e.start)
         return doc
 
@@ -108,7 +118,7 @@ class CandidateRewriter:
         tally = Counter(_option(chosen, o) for o in others)
         return {option: self.w["vote"] * n / len(others) for option, n in tally.items()}
 
-    def _choose(self, text: str, a: int, b: int, spans: list[Span],
+    def _choose(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float,
                 votes: dict[int, dict[str | None, float]] | None = None) -> list[Edit]:
         w = self.w
         # the sentence as choices: a fixed word (span None), or a span kept (new None) or replaced
@@ -128,7 +138,7 @@ class CandidateRewriter:
                 vote = (votes or {}).get(span.start, {})
                 inside = takewhile(lambda tw: a + tw[0].start < span.end, zip(toks[i:], lm_words[i:]))
                 kept = " ".join(w for _, w in inside)
-                keep = (kept, w["spun"] * math.log(1 - p) + w["keep"] - self._common(kept) + vote.get(None, 0.0),
+                keep = (kept, w["spun"] * math.log(1 - p) + keep_bonus - self._common(kept) + vote.get(None, 0.0),
                         None)
                 items.append((span, [keep] + [
                     (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6))
@@ -236,23 +246,26 @@ class Pipeline:
     def __call__(self, text: str) -> Document:
         return self.run([text])[0]
 
-    def detect(self, texts: list[str], threshold: float | None = None) -> list[list[Span]]:
-        """The spans the rewriter gets: flagged by the combined probability at `threshold`
-        (default: the pipeline's), scored by `score_signal`."""
-        return self.detector.detect_many(texts, "combined", isinstance(self.rewriter, CandidateRewriter),
-                                         scored_by=self.score_signal, threshold=threshold)
+    def detect(self, texts: list[str], threshold: float | None = None) -> list[Document]:
+        """The documents the rewriter gets, each text one piece (`run` cuts long ones): spans
+        flagged by the combined probability at `threshold` (default: the pipeline's), scored by
+        `score_signal`, and the evidence that the text was spun."""
+        found = self.detector.detect_pieces(texts, "combined", isinstance(self.rewriter, CandidateRewriter),
+                                            scored_by=self.score_signal, threshold=threshold)
+        return [Document(text, spans=f.spans, evidence=f.evidence) for text, f in zip(texts, found)]
 
     def run(self, texts: list[str]) -> list[Document]:
         """Restore several documents; their sentences share batches, each keeps its own rate prior.
-        A long document is restored in the pieces the detector reads it in (`block_spans`: each
-        has its rate prior and its vote), which are also the pieces `restore clean` streams."""
+        A long document is restored in pieces (`block_spans`: each has its rate prior and its
+        vote), the pieces `restore clean` streams."""
         docs = [Document(text) for text in texts]
         for group in grouped([(d, a, b) for d, text in enumerate(texts) for a, b in block_spans(text)]):
-            parts = [texts[d][a:b] for d, a, b in group]
-            for (d, a, _), part, spans in zip(group, parts, self.detect(parts)):
-                done = self.rewriter(Document(part, spans=spans))
+            for (d, a, _), piece in zip(group, self.detect([texts[d][a:b] for d, a, b in group])):
+                done = self.rewriter(piece)
                 docs[d].spans += [replace(s, start=a + s.start, end=a + s.end) for s in done.spans]
                 docs[d].edits += [replace(e, start=a + e.start, end=a + e.end) for e in done.edits]
+                if done.evidence is not None:
+                    docs[d].evidence = (docs[d].evidence or 0.0) + done.evidence
         return docs
 
     def restore_texts(self, texts: list[str]) -> list[str]:

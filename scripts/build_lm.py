@@ -10,7 +10,8 @@ after a new LM run scripts/calibrate_detector.py --keep-signal, then this script
 Fidelity first: the chosen setting is the one with the best validation BLEU among those
 that change at most --clean-budget words per 1000 of clean validation sentences. Then the
 vote weight (how much a word's other flagged occurrences in the document have a say) is
-chosen the same way on whole validation articles, spun and unspun.
+chosen the same way on whole validation articles, spun and unspun; then, on the sentences
+again, the keep bonus in a document whose words say surely that it was spun.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from restore.detect import DEFAULT_DIR, valid_pairs
 from restore.evaluate import evaluate
@@ -27,7 +31,7 @@ from restore.lexicon import load_lexicon
 from restore.ngram import KneserNeyTrigram, corpus_sentences
 from restore.pairs import clean_sentences, spun_articles
 from restore.paths import LM_DIR
-from restore.pipeline import Document, Pipeline
+from restore.pipeline import Pipeline
 from restore.spin import Spinner
 from restore.train import read_docs
 
@@ -35,6 +39,9 @@ from restore.train import read_docs
 # budget), LM weights 0.8-1.2, beam 16 (+0.05), 10 candidates (no better than 5), candidate weight 0.7
 # (best 87.38 at 0.60 changes against 87.43 at 0.58 for 1.0, session 8, when it was in this grid).
 VOTES = [0.0, 2.0, 4.0, 6.0, 8.0]  # on articles, after the sentence grid
+# last: the keep bonus in a document surely spun (its evidence at least surely_spun), on sentences
+SURELY = {"surely_spun": [2.0, 5.0, 10.0], "keep_spun": [0.0, 1.0, 2.0, 3.0]}
+SURELY_PRECISION = 2 / 3  # of the edits a lower bonus adds, the share that must restore a swap
 GRID = {"min_score": [0.3], "spun": [2.0, 3.0], "frequency": [0.0, 0.5, 1.0],
         "keep": [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]}
 
@@ -43,23 +50,77 @@ def tune_vote(pipe: Pipeline, docs: list[str], n: int, budget: float) -> tuple[f
     """The vote weight, on whole validation articles (a sentence rarely repeats a flagged word):
     the best BLEU on n spun ones among weights that change at most `budget` words per 1000 of n
     unspun ones. Returns (vote, BLEU, changes per 1000)."""
-    spun = spun_articles(docs[n : 2 * n], Spinner(load_lexicon()), seed=9)
-    clean = [{"spun": d, "clean": d, "spans": []} for d in docs[:n]]
-    texts = [r["spun"] for r in spun + clean]
-    found = dict(zip(texts, pipe.detect(texts)))
+    spun, clean = validation_articles(docs, n)
+    restore = restorer(pipe, [r["spun"] for r in spun + clean])
     results = []
     for vote in VOTES:
         pipe.rewriter.w["vote"] = vote
-
-        def restore(batch: list[str]) -> list[str]:
-            return [pipe.rewriter(Document(t, found[t])).restored() for t in batch]
-
         bleu = evaluate("vote", restore, spun, batch_size=8).bleu
         changes = evaluate("vote", restore, clean, batch_size=8).clean_changes_per_1000
         results.append((changes <= budget, bleu, -changes, vote))
         print(f"vote {vote}: article BLEU {bleu:.2f}, changes/1000 clean article words {changes:.2f}", flush=True)
     _, bleu, changes, vote = max(results)
     return vote, bleu, -changes
+
+
+def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: float) -> tuple[dict, float, float]:
+    """The keep bonus in documents surely spun, on validation sentences, by the rule of the main
+    grid and one more for fidelity: of the edits a setting adds to those of keeping the bonus
+    everywhere (keep_spun = keep, in the running too), at least SURELY_PRECISION must restore a
+    swap; the rest change words the spinner left alone (a reporter's words). Returns (setting,
+    BLEU, changes per 1000)."""
+    texts = [r["spun"] for r in spun + clean]
+    found = dict(zip(texts, pipe.detect(texts)))
+    keep = pipe.rewriter.w["keep"]
+    settings = [{"surely_spun": s, "keep_spun": k} for s in SURELY["surely_spun"] for k in SURELY["keep_spun"] if k < keep]
+    results, base = [], None
+    for setting in [{"surely_spun": math.inf, "keep_spun": keep}, *settings]:
+        pipe.rewriter.w.update(setting)
+        docs = {t: pipe.rewriter(replace(found[t])) for t in texts}
+        restored = {t: doc.restored() for t, doc in docs.items()}
+
+        def restore(batch: list[str]) -> list[str]:
+            return [restored[t] for t in batch]
+
+        bleu = evaluate("surely", restore, spun).bleu
+        changes = evaluate("surely", restore, clean).clean_changes_per_1000
+        right, wrong = _right_and_wrong(spun, docs)
+        base = base or (right, wrong)
+        added = (right - base[0]) + (wrong - base[1])
+        faithful = added <= 0 or (right - base[0]) >= SURELY_PRECISION * added
+        results.append((changes <= budget and faithful, bleu, -changes, setting["surely_spun"], setting["keep_spun"]))
+        print(f"surely_spun {setting['surely_spun']}, keep_spun {setting['keep_spun']}: BLEU {bleu:.2f}, "
+              f"changes/1000 clean {changes:.2f}, edits restoring a swap {right}, to words not spun {wrong}"
+              f"{'' if faithful else ' (added edits right less often than the rule asks)'}", flush=True)
+    _, bleu, changes, surely, keep_spun = max(results)
+    return {"surely_spun": surely, "keep_spun": keep_spun}, bleu, -changes
+
+
+def _right_and_wrong(rows: list[dict], docs: dict) -> tuple[int, int]:
+    """Edits of the spun rows that restore the original, and edits to words the spinner left alone."""
+    right = wrong = 0
+    for r in rows:
+        gold = {g["start"]: g["orig"].lower() for g in r["spans"]}
+        inside = [(g["start"], g["end"]) for g in r["spans"]]
+        for e in docs[r["spun"]].edits:
+            if not any(a <= e.start < b for a, b in inside):
+                wrong += 1
+            elif gold.get(e.start) == e.new.lower():
+                right += 1
+    return right, wrong
+
+
+def validation_articles(docs: list[str], n: int) -> tuple[list[dict], list[dict]]:
+    """n validation articles spun with the policy mix, and n others unspun, as harness rows."""
+    spun = spun_articles(docs[n : 2 * n], Spinner(load_lexicon()), seed=9)
+    return spun, [{"spun": d, "clean": d, "spans": []} for d in docs[:n]]
+
+
+def restorer(pipe: Pipeline, texts: list[str], threshold: float | None = None) -> Callable[[list[str]], list[str]]:
+    """The pipeline's rewriter, with its weights as they are when called, over `texts` detected
+    once (each text one document)."""
+    found = dict(zip(texts, pipe.detect(texts, threshold=threshold)))
+    return lambda batch: [pipe.rewriter(replace(found[t])).restored() for t in batch]
 
 
 def main() -> None:
@@ -93,13 +154,9 @@ def main() -> None:
     texts = [r["spun"] for r in spun + clean]
     results = []
     for min_score in GRID["min_score"]:
-        found = dict(zip(texts, pipe.detect(texts, threshold=min_score)))  # detect once per threshold
+        restore = restorer(pipe, texts, min_score)  # detect once per threshold
         for weights in itertools.product(*list(GRID.values())[1:]):
             pipe.rewriter.w.update(dict(zip(list(GRID)[1:], weights)))
-
-            def restore(batch: list[str]) -> list[str]:
-                return [pipe.rewriter(Document(t, found[t])).restored() for t in batch]
-
             bleu = evaluate("lm", restore, spun).bleu
             changes = evaluate("lm", restore, clean).clean_changes_per_1000
             values = (min_score, *weights)
@@ -112,12 +169,26 @@ def main() -> None:
     pipe.detector.threshold = min_score
     pipe.rewriter.w.update(cfg)
     vote, article_bleu, article_changes = tune_vote(pipe, docs, args.n_articles, args.clean_budget)
+    pipe.rewriter.w["vote"] = vote
+    surely, surely_bleu, surely_changes = tune_surely(pipe, spun, clean, args.clean_budget)
+    pipe.rewriter.w.update(surely)
+    articles = validation_articles(docs, args.n_articles)
+    restore = restorer(pipe, [r["spun"] for r in articles[0] + articles[1]])
+    final_bleu = evaluate("final", restore, articles[0], batch_size=8).bleu
+    final_changes = evaluate("final", restore, articles[1], batch_size=8).clean_changes_per_1000
+    print(f"with it: article BLEU {final_bleu:.2f}, changes/1000 clean article words {final_changes:.2f}")
+    if not math.isfinite(surely["surely_spun"]):
+        surely = {}  # not chosen: JSON has no infinity, and the rewriter's default is the same
     meta = {"min_count": args.min_count, "min_name_count": args.min_name_count, "min_score": min_score,
-            "rewrite": {"lm": 1.0, "candidate": 1.0, **cfg, "vote": vote, "beam": 8},
+            "rewrite": {"lm": 1.0, "candidate": 1.0, **cfg, "vote": vote, **surely, "beam": 8},
             "tuned": {"valid_bleu": round(bleu, 2), "valid_changes_per_1000_clean": round(-changes, 2),
                       "n_valid": args.n_valid, "n_clean": args.n_clean, "clean_budget": args.clean_budget,
-                      "valid_article_bleu": round(article_bleu, 2),
-                      "valid_article_changes_per_1000_clean": round(article_changes, 2),
+                      "valid_article_bleu_vote": round(article_bleu, 2),
+                      "valid_article_changes_per_1000_clean_vote": round(article_changes, 2),
+                      "valid_bleu_surely": round(surely_bleu, 2),
+                      "valid_changes_per_1000_clean_surely": round(surely_changes, 2),
+                      "valid_article_bleu": round(final_bleu, 2),
+                      "valid_article_changes_per_1000_clean": round(final_changes, 2),
                       "n_articles": args.n_articles}}
     lm.save_config(args.out, meta)  # the counts were saved above
     print(json.dumps(meta, indent=2))

@@ -14,7 +14,7 @@ import argparse
 from collections import Counter, defaultdict
 
 from restore.detect import valid_pairs
-from restore.pipeline import Document, Pipeline
+from restore.pipeline import Pipeline
 from restore.train import read_docs
 
 BUCKETS = ["restored", "below threshold, original among candidates", "below threshold, original not among them",
@@ -34,11 +34,11 @@ def main() -> None:
     texts = [r["spun"] for r in rows]
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
-    for row, low, spans in zip(rows, pipe.detect(texts, threshold=0.2), pipe.detect(texts)):
-        doc = pipe.rewriter(Document(row["spun"], spans))
+    for row, low, found in zip(rows, pipe.detect(texts, threshold=0.2), pipe.detect(texts)):
+        doc = pipe.rewriter(found)
         new = {e.start: e.new.lower() for e in doc.edits}
-        by_start = {s.start: s for s in low}
-        flagged = {s.start for s in spans}
+        by_start = {s.start: s for s in low.spans}
+        flagged = {s.start for s in found.spans}
         gold = {g["start"] for g in row["spans"]}
         for g in row["spans"]:
             span, orig = by_start.get(g["start"]), g["orig"].lower()

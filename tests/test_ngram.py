@@ -96,6 +96,20 @@ def test_a_word_flagged_again_elsewhere_follows_how_its_other_occurrences_were_d
     assert CandidateRewriter(lm, {"vote": 4.0})(Document(text, spans=once)).edits[0].new == "leader"
 
 
+def test_a_document_surely_spun_keeps_a_doubtful_span_less_readily():
+    lm = KneserNeyTrigram.build(SENTENCES)
+    text = "talks took place in envoy capital on tuesday"
+    a = text.index("envoy")
+    spans = [Span(a, a + 5, "envoy", 0.3, [Candidate("the", 0.5)])]
+    w = {"keep": 15.0, "surely_spun": 5.0, "keep_spun": 0.0}
+    kept = CandidateRewriter(lm, w)(Document(text, spans=spans, evidence=4.9)).restored()
+    assert kept == text  # the bonus holds a doubtful span where the text may be clean
+    assert CandidateRewriter(lm, w)(Document(text, spans=spans)).restored() == text  # evidence not known
+    surely = CandidateRewriter(lm, w)(Document(text, spans=spans, evidence=5.0)).restored()
+    assert surely == "talks took place in the capital on tuesday"
+    assert CandidateRewriter(lm, {"keep": 15.0})(Document(text, spans=spans, evidence=1e9)).restored() == text
+
+
 def test_frequency_term_is_the_lms_own_unigram_and_favours_rarer_words():
     lm = KneserNeyTrigram.build(SENTENCES)
     for word in ("the", "capital", "envoy"):  # the floor logprob backs off to for an unseen context

@@ -141,6 +141,16 @@ def test_a_long_document_is_restored_in_the_pieces_the_cli_streams(pipe):
     assert doc.restored().endswith("met in the capital.\n")
 
 
+def test_the_documents_evidence_of_being_spun_reaches_the_rewriter(pipe):
+    spinner = Spinner(load_lexicon(), Policy(rate=0.3))
+    clean = " ".join(CLEAN)
+    spun = " ".join(spinner.spin(s, seed=i).spun for i, s in enumerate(CLEAN))
+    found = {d.text: d for d in pipe.detect([clean, spun])}
+    assert found[clean].evidence < -1.5 and not found[clean].spans  # gated: nothing flagged
+    assert found[spun].evidence > 10 and found[spun].spans
+    assert pipe(spun).evidence == pytest.approx(found[spun].evidence, abs=1e-6)
+
+
 def test_the_heads_base_form_guess_takes_the_spun_words_inflection(pipe):
     det = pipe.detector
     assert det.candidates("utilizing", _head(det, {"use": 0.9}))[0].text == "using"
@@ -219,7 +229,7 @@ def test_spans_are_flagged_with_the_lm_and_scored_without_it(pipe):
     assert Pipeline(lm=None).score_signal == "combined"  # best candidate alone: the detector's LM evidence
     text = ["Officials met successful the capital on Tuesday, and a successful launch followed."]
     words = pipe.detector.score_documents(text, ("lexicon+context", "combined"))[0]
-    spans = pipe.detect(text, threshold=0.3)[0]
+    spans = pipe.detect(text, threshold=0.3)[0].spans
     assert spans
     assert [s.start for s in spans] == [w.token.start for w in words if w.probs["combined"] >= 0.3]
     by_start = {w.token.start: w for w in words}
@@ -232,7 +242,7 @@ def test_spans_are_flagged_with_the_lm_and_scored_without_it(pipe):
 
 def test_a_multiword_substitute_is_one_span_restored_whole(pipe):
     text = "The company said information technology is evaluating both proposals."  # "it" was spun
-    spans = pipe.detect([text])[0]
+    spans = pipe.detect([text])[0].spans
     phrase = next(s for s in spans if s.start == text.index("information"))
     assert phrase.text == "information technology" and phrase.candidates[0].text == "it"
     assert pipe.restore_texts([text]) == ["The company said it is evaluating both proposals."]
