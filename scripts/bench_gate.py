@@ -5,7 +5,7 @@
 A document whose words together say it is unspun (`RatePrior.evidence`, a log Bayes factor,
 below the gate) has nothing flagged. The pipeline runs once without a gate; a gated document
 then comes back as it went in, so each gate's outputs follow from that run and each
-document's evidence. Unspun validation articles should come back untouched; what a gate costs
+document's evidence (which the pipeline hands to its rewriter). Unspun validation articles should come back untouched; what a gate costs
 is the right edits it withholds from the spun articles and sentences it gates (the wrong ones
 it withholds there are a gain too).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from datasets import disable_progress_bars
 
-from restore.detect import DEFAULT_DIR, GATE, RatePrior, valid_pairs
+from restore.detect import DEFAULT_DIR, GATE, valid_pairs
 from restore.evaluate import evaluate
 from restore.lexicon import load_lexicon
 from restore.pairs import clean_sentences, spun_articles
@@ -38,9 +38,7 @@ def main() -> None:
 
     docs = read_docs(args.valid)
     pipe = Pipeline(args.model)
-    det = pipe.detector
-    prior = RatePrior(**det.calibration["prior"])
-    det.calibration["prior"]["gate"] = None  # run without a gate; each gate's outputs follow below
+    pipe.detector.calibration["prior"]["gate"] = None  # run without a gate; each gate's outputs follow below
     sets = {"unspun articles": [{"spun": d, "clean": d, "spans": []} for d in docs[: args.articles]]}
     for policy in ("mix", "token", "chained"):
         spinner = Spinner(load_lexicon(), PRESETS[policy])
@@ -50,10 +48,7 @@ def main() -> None:
     runs = {}
     for name, rows in sets.items():
         texts = [r["spun"] for r in rows]
-        restored = pipe.run(texts)
-        scored = det.score_documents(texts, ("combined",), with_hidden=False, prior=False)
-        evidence = [prior.evidence([w.probs["combined"] for w in ws]) for ws in scored]
-        runs[name] = [(r, doc, ev, right_edits(r, doc)) for r, doc, ev in zip(rows, restored, evidence)]
+        runs[name] = [(r, doc, doc.evidence, right_edits(r, doc)) for r, doc in zip(rows, pipe.run(texts))]
 
     def held(names: list[str], gate: float | None) -> tuple[int, int, int]:
         """(documents gated, right edits withheld, wrong edits withheld) over the named sets."""
