@@ -5,9 +5,9 @@
 A document whose words together say it is unspun (`RatePrior.evidence`, a log Bayes factor,
 below the gate) has nothing flagged. The pipeline runs once without a gate; a gated document
 then comes back as it went in, so each gate's outputs follow from that run and each
-document's evidence (which the pipeline hands to its rewriter). Unspun validation articles should come back untouched; what a gate costs
-is the right edits it withholds from the spun articles and sentences it gates (the wrong ones
-it withholds there are a gain too).
+document's evidence (which the pipeline hands to its rewriter). Unspun validation articles
+should come back untouched; what a gate costs is the right edits it withholds from the spun
+articles and sentences it gates (the wrong ones it withholds there are a gain too).
 """
 
 from __future__ import annotations

@@ -72,7 +72,8 @@ def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: flo
     texts = [r["spun"] for r in spun + clean]
     found = dict(zip(texts, pipe.detect(texts)))
     keep = pipe.rewriter.w["keep"]
-    settings = [{"surely_spun": s, "keep_spun": k} for s in SURELY["surely_spun"] for k in SURELY["keep_spun"] if k < keep]
+    settings = [{"surely_spun": s, "keep_spun": k}
+                for s in SURELY["surely_spun"] for k in SURELY["keep_spun"] if k < keep]
     results, base = [], None
     for setting in [{"surely_spun": math.inf, "keep_spun": keep}, *settings]:
         pipe.rewriter.w.update(setting)
