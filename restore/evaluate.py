@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from sacrebleu.metrics import BLEU, CHRF
 
@@ -107,6 +107,21 @@ def evaluate(name: str, restorer: Restorer, pairs: Sequence[dict], batch_size: i
         words_per_s=n_words / elapsed,
         signature=scores["BLEU"][1],
     )
+
+
+def edit_outcomes(row: dict, edits: Iterable) -> tuple[int, int]:
+    """(edits that put back a swap's original, edits to words the spinner left alone) of one pair
+    row's restoration; `edits` have `start` and `new` (`pipeline.Edit`). An edit inside a swap
+    that gives another word is neither."""
+    gold = {s["start"]: s["orig"].lower() for s in row["spans"]}
+    inside = [(s["start"], s["end"]) for s in row["spans"]]
+    right = wrong = 0
+    for e in edits:
+        if not any(a <= e.start < b for a, b in inside):
+            wrong += 1
+        elif gold.get(e.start) == e.new.lower():
+            right += 1
+    return right, wrong
 
 
 def median_seconds(fn: Callable[[], object], runs: int = 5) -> float:

@@ -18,10 +18,10 @@ from pathlib import Path
 from datasets import disable_progress_bars
 
 from restore.detect import DEFAULT_DIR, GATE, valid_pairs
-from restore.evaluate import evaluate
+from restore.evaluate import edit_outcomes, evaluate
 from restore.lexicon import load_lexicon
 from restore.pairs import clean_sentences, spun_articles
-from restore.pipeline import Document, Pipeline
+from restore.pipeline import Pipeline
 from restore.spin import PRESETS, Spinner
 from restore.train import read_docs
 
@@ -48,7 +48,8 @@ def main() -> None:
     runs = {}
     for name, rows in sets.items():
         texts = [r["spun"] for r in rows]
-        runs[name] = [(r, doc, doc.evidence, right_edits(r, doc)) for r, doc in zip(rows, pipe.run(texts))]
+        runs[name] = [(r, doc, doc.evidence, edit_outcomes(r, doc.edits)[0])
+                      for r, doc in zip(rows, pipe.run(texts))]
 
     def held(names: list[str], gate: float | None) -> tuple[int, int, int]:
         """(documents gated, right edits withheld, wrong edits withheld) over the named sets."""
@@ -76,12 +77,6 @@ def main() -> None:
               f"| {n_sent}: {sent_right} / {sent_wrong} | {bleu:.2f} | {clean:.2f} |")
     print("\nlowest evidence of a spun article: "
           + ", ".join(f"{name} {min(ev for _, _, ev, _ in runs[name]):.2f}" for name in spun_sets))
-
-
-def right_edits(row: dict, doc: Document) -> int:
-    """Edits that put back a swap's original."""
-    gold = {s["start"]: s["orig"].lower() for s in row["spans"]}
-    return sum(gold.get(e.start) == e.new.lower() for e in doc.edits)
 
 
 if __name__ == "__main__":

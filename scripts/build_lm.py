@@ -23,15 +23,14 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from restore.detect import DEFAULT_DIR, valid_pairs
-from restore.evaluate import evaluate
+from restore.evaluate import Restorer, edit_outcomes, evaluate
 from restore.lexicon import load_lexicon
 from restore.ngram import KneserNeyTrigram, corpus_sentences
 from restore.pairs import clean_sentences, spun_articles
 from restore.paths import LM_DIR
-from restore.pipeline import Pipeline
+from restore.pipeline import Document, Pipeline
 from restore.spin import Spinner
 from restore.train import read_docs
 
@@ -46,12 +45,12 @@ GRID = {"min_score": [0.3], "spun": [2.0, 3.0], "frequency": [0.0, 0.5, 1.0],
         "keep": [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]}
 
 
-def tune_vote(pipe: Pipeline, docs: list[str], n: int, budget: float) -> tuple[float, float, float]:
+def tune_vote(pipe: Pipeline, spun: list[dict], clean: list[dict], found: dict[str, Document],
+              budget: float) -> tuple[float, float, float]:
     """The vote weight, on whole validation articles (a sentence rarely repeats a flagged word):
-    the best BLEU on n spun ones among weights that change at most `budget` words per 1000 of n
-    unspun ones. Returns (vote, BLEU, changes per 1000)."""
-    spun, clean = validation_articles(docs, n)
-    restore = restorer(pipe, [r["spun"] for r in spun + clean])
+    the best BLEU on the spun ones among weights that change at most `budget` words per 1000 of
+    the unspun ones. Returns (vote, BLEU, changes per 1000)."""
+    restore = restorer(pipe, found)
     results = []
     for vote in VOTES:
         pipe.rewriter.w["vote"] = vote
@@ -63,14 +62,14 @@ def tune_vote(pipe: Pipeline, docs: list[str], n: int, budget: float) -> tuple[f
     return vote, bleu, -changes
 
 
-def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: float) -> tuple[dict, float, float]:
+def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], found: dict[str, Document],
+                budget: float) -> tuple[dict, float, float]:
     """The keep bonus in documents surely spun, on validation sentences, by the rule of the main
     grid and one more for fidelity: of the edits a setting adds to those of keeping the bonus
     everywhere (keep_spun = keep, in the running too), at least SURELY_PRECISION must restore a
     swap; the rest change words the spinner left alone (a reporter's words). Returns (setting,
     BLEU, changes per 1000)."""
     texts = [r["spun"] for r in spun + clean]
-    found = dict(zip(texts, pipe.detect(texts)))
     keep = pipe.rewriter.w["keep"]
     settings = [{"surely_spun": s, "keep_spun": k}
                 for s in SURELY["surely_spun"] for k in SURELY["keep_spun"] if k < keep]
@@ -85,7 +84,8 @@ def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: flo
 
         bleu = evaluate("surely", restore, spun).bleu
         changes = evaluate("surely", restore, clean).clean_changes_per_1000
-        right, wrong = _right_and_wrong(spun, docs)
+        outcomes = [edit_outcomes(r, docs[r["spun"]].edits) for r in spun]
+        right, wrong = sum(o[0] for o in outcomes), sum(o[1] for o in outcomes)
         base = base or (right, wrong)
         added = (right - base[0]) + (wrong - base[1])
         faithful = added <= 0 or (right - base[0]) >= SURELY_PRECISION * added
@@ -97,30 +97,19 @@ def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: flo
     return {"surely_spun": surely, "keep_spun": keep_spun}, bleu, -changes
 
 
-def _right_and_wrong(rows: list[dict], docs: dict) -> tuple[int, int]:
-    """Edits of the spun rows that restore the original, and edits to words the spinner left alone."""
-    right = wrong = 0
-    for r in rows:
-        gold = {g["start"]: g["orig"].lower() for g in r["spans"]}
-        inside = [(g["start"], g["end"]) for g in r["spans"]]
-        for e in docs[r["spun"]].edits:
-            if not any(a <= e.start < b for a, b in inside):
-                wrong += 1
-            elif gold.get(e.start) == e.new.lower():
-                right += 1
-    return right, wrong
-
-
 def validation_articles(docs: list[str], n: int) -> tuple[list[dict], list[dict]]:
     """n validation articles spun with the policy mix, and n others unspun, as harness rows."""
     spun = spun_articles(docs[n : 2 * n], Spinner(load_lexicon()), seed=9)
     return spun, [{"spun": d, "clean": d, "spans": []} for d in docs[:n]]
 
 
-def restorer(pipe: Pipeline, texts: list[str], threshold: float | None = None) -> Callable[[list[str]], list[str]]:
-    """The pipeline's rewriter, with its weights as they are when called, over `texts` detected
-    once (each text one document)."""
-    found = dict(zip(texts, pipe.detect(texts, threshold=threshold)))
+def detected(pipe: Pipeline, texts: list[str], threshold: float | None = None) -> dict[str, Document]:
+    """Each text detected once (one document each), to be rewritten under many weights."""
+    return dict(zip(texts, pipe.detect(texts, threshold=threshold)))
+
+
+def restorer(pipe: Pipeline, found: dict[str, Document]) -> Restorer:
+    """The pipeline's rewriter, with its weights as they are when called, over detected texts."""
     return lambda batch: [pipe.rewriter(replace(found[t])).restored() for t in batch]
 
 
@@ -153,9 +142,10 @@ def main() -> None:
     spun, clean = valid_pairs(docs, args.n_valid, seed=5), clean_sentences(docs, args.n_clean, seed=5)
     pipe = Pipeline(args.model, lm=args.out)
     texts = [r["spun"] for r in spun + clean]
-    results = []
+    results, found_at = [], {}
     for min_score in GRID["min_score"]:
-        restore = restorer(pipe, texts, min_score)  # detect once per threshold
+        found_at[min_score] = detected(pipe, texts, min_score)  # detect once per threshold
+        restore = restorer(pipe, found_at[min_score])
         for weights in itertools.product(*list(GRID.values())[1:]):
             pipe.rewriter.w.update(dict(zip(list(GRID)[1:], weights)))
             bleu = evaluate("lm", restore, spun).bleu
@@ -169,14 +159,16 @@ def main() -> None:
     min_score = cfg.pop("min_score")
     pipe.detector.threshold = min_score
     pipe.rewriter.w.update(cfg)
-    vote, article_bleu, article_changes = tune_vote(pipe, docs, args.n_articles, args.clean_budget)
+    articles_spun, articles_clean = validation_articles(docs, args.n_articles)
+    found_articles = detected(pipe, [r["spun"] for r in articles_spun + articles_clean])
+    vote, article_bleu, article_changes = tune_vote(pipe, articles_spun, articles_clean, found_articles,
+                                                    args.clean_budget)
     pipe.rewriter.w["vote"] = vote
-    surely, surely_bleu, surely_changes = tune_surely(pipe, spun, clean, args.clean_budget)
+    surely, surely_bleu, surely_changes = tune_surely(pipe, spun, clean, found_at[min_score], args.clean_budget)
     pipe.rewriter.w.update(surely)
-    articles = validation_articles(docs, args.n_articles)
-    restore = restorer(pipe, [r["spun"] for r in articles[0] + articles[1]])
-    final_bleu = evaluate("final", restore, articles[0], batch_size=8).bleu
-    final_changes = evaluate("final", restore, articles[1], batch_size=8).clean_changes_per_1000
+    restore = restorer(pipe, found_articles)
+    final_bleu = evaluate("final", restore, articles_spun, batch_size=8).bleu
+    final_changes = evaluate("final", restore, articles_clean, batch_size=8).clean_changes_per_1000
     print(f"with it: article BLEU {final_bleu:.2f}, changes/1000 clean article words {final_changes:.2f}")
     if not math.isfinite(surely["surely_spun"]):
         surely = {}  # not chosen: JSON has no infinity, and the rewriter's default is the same

@@ -34,3 +34,16 @@ def test_harness_metrics(lexicon):
     assert naive.clean_changes_per_1000 == 250  # but "successful" in clean text is damaged
     assert naive.bleu > ident.bleu
     assert sacre_scores(["a b c d e"], ["a b c d e"])["BLEU"][0] == pytest.approx(100)
+
+
+def test_edit_outcomes_count_restored_swaps_and_edits_to_words_not_spun():
+    from restore.evaluate import edit_outcomes
+    from restore.pipeline import Edit
+
+    row = {"spun": "He met successful the capital betwixt talks.",
+           "spans": [{"start": 7, "end": 17, "orig": "in"}, {"start": 30, "end": 37, "orig": "between"}]}
+    edits = [Edit(7, 17, "successful", "In", 0.9),  # restored (case aside)
+             Edit(30, 37, "betwixt", "among", 0.8),  # inside a swap, another word: neither
+             Edit(22, 29, "capital", "city", 0.6)]  # a word the spinner left alone
+    assert edit_outcomes(row, edits) == (1, 1)
+    assert edit_outcomes(row, []) == (0, 0)
