@@ -25,7 +25,7 @@ from restore.pipeline import Pipeline
 from restore.spin import PRESETS, Spinner
 from restore.train import read_docs
 
-GATES = [None, -1.0, -1.5, -2.0, -3.0, -4.0]
+GATES = [None, -0.5, -0.75, -1.0, -1.25, -1.5, -2.0, -3.0, -4.0]
 
 
 def main() -> None:
