@@ -100,7 +100,7 @@ class CandidateRewriter:
         sentences = spans_by_unit(doc.text, spans)
         surely = doc.evidence is not None and doc.evidence >= self.w["surely_spun"]
         keep = self.w["keep_spun"] if surely else self.w["keep"]
-        attested = attested_words(doc.text, spans) if self.w["attested"] else set()
+        attested = attested_words(doc.text, spans) if self.w["attested"] and spans else set()
         chosen = {e.start: e for a, b, inside in sentences
                   for e in self._choose(doc.text, a, b, inside, keep, attested)}
         if self.w["vote"]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import pytest
 
@@ -118,10 +117,8 @@ def test_a_candidate_the_document_holds_as_itself_unflagged_costs_attested():
     spans = [Span(a, a + 5, "envoy", 0.9, [Candidate("talks", 0.9), Candidate("leader", 0.1)])]
     # "talks" stands unflagged in the first line ("Talks" is capitalised: no witness); "envoy" is flagged
     assert attested_words(text, spans) == {"took", "place", "in", "the", "capital", "minister", "met"}
-    text = text.replace("Talks took", "talks took")
+    text = text.replace("Talks took", "talks took")  # the same length: the span's offsets hold
     assert "talks" in attested_words(text, spans) and "envoy" not in attested_words(text, spans)
-    a = text.index("envoy")
-    spans = [replace(spans[0], start=a, end=a + 5)]
     w = {"candidate": 10.0}  # the candidate scores decide (by 22 nats), unless the document holds one as itself
     assert CandidateRewriter(lm, w)(Document(text, spans=spans)).edits[0].new == "talks"
     # the only other candidate is far worse, so the span is kept
