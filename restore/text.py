@@ -42,6 +42,13 @@ def glued(text: str, tok: Token) -> bool:
     return (tok.start > 0 and text[tok.start - 1].isalnum()) or (tok.end < len(text) and text[tok.end].isalnum())
 
 
+def bare(text: str, tok: Token) -> bool:
+    """Does the token stand alone between spaces ("month" in "last month ago", not in "last
+    month," or "“aggression”")? A spinner that splits its input on whitespace looks up only such
+    words: "month," is not in its thesaurus."""
+    return (tok.start == 0 or text[tok.start - 1].isspace()) and (tok.end == len(text) or text[tok.end].isspace())
+
+
 def tokenize(text: str) -> list[Token]:
     """Words and numbers of `text` with offsets; everything between is left alone."""
     return [Token(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]

@@ -1,6 +1,6 @@
-"""The unspun-document gate on validation data: what each gate would keep and what it would lose.
+"""The unspun-document gates on validation data: what each gate would keep and what it would lose.
 
-    python scripts/bench_gate.py            # prints the table the model card quotes (about 6 minutes)
+    python scripts/bench_gate.py            # prints the two tables the model card quotes (about 9 minutes)
 
 A document whose words together say it is unspun (`RatePrior.evidence`, a log Bayes factor,
 below the gate) has nothing flagged. The pipeline runs once without a gate; a gated document
@@ -8,24 +8,32 @@ then comes back as it went in, so each gate's outputs follow from that run and e
 document's evidence (which the pipeline hands to its rewriter). Unspun validation articles
 should come back untouched; what a gate costs is the right edits it withholds from the spun
 articles and sentences it gates (the wrong ones it withholds there are a gain too).
+
+The second table does the same for the attached gate: where a document's words with
+punctuation attached together say they are not spun at its rate (`RatePrior.attached_evidence`
+below the gate), none of them is flagged, as a whitespace-splitting spinner (policy `bare`)
+never swaps them. A gated document's edits to such words are dropped from the same run's output.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from datasets import disable_progress_bars
 
-from restore.detect import DEFAULT_DIR, GATE, valid_pairs
+from restore.detect import ATTACHED_GATE, DEFAULT_DIR, GATE, valid_pairs
 from restore.evaluate import edit_outcomes, evaluate
 from restore.lexicon import load_lexicon
 from restore.pairs import clean_sentences, spun_articles
 from restore.pipeline import Pipeline
 from restore.spin import PRESETS, Spinner
+from restore.text import Token, bare
 from restore.train import read_docs
 
 GATES = [None, -0.5, -0.75, -1.0, -1.25, -1.5, -2.0, -3.0, -4.0]
+ATTACHED_GATES = [None, 2.0, 1.0, 0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -5.0]
 
 
 def main() -> None:
@@ -38,18 +46,22 @@ def main() -> None:
 
     docs = read_docs(args.valid)
     pipe = Pipeline(args.model)
-    pipe.detector.calibration["prior"]["gate"] = None  # run without a gate; each gate's outputs follow below
+    # run without the gates; each gate's outputs follow below
+    pipe.detector.calibration["prior"].update(gate=None, attached_gate=None)
     sets = {"unspun articles": [{"spun": d, "clean": d, "spans": []} for d in docs[: args.articles]]}
-    for policy in ("mix", "token", "chained"):
+    for policy in ("mix", "token", "chained", "bare"):
         spinner = Spinner(load_lexicon(), PRESETS[policy])
         sets[f"{policy} articles"] = spun_articles(docs[args.articles : 2 * args.articles], spinner, seed=9)
     sets["spun sentences"] = valid_pairs(docs, 1000, seed=5)  # build_lm.py's tuning sentences
     sets["clean sentences"] = clean_sentences(docs, 3000, seed=5)
-    runs = {}
+    runs, attached = {}, {}
     for name, rows in sets.items():
         texts = [r["spun"] for r in rows]
         runs[name] = [(r, doc, doc.evidence, edit_outcomes(r, doc.edits)[0])
                       for r, doc in zip(rows, pipe.run(texts))]
+        found = pipe.detector.detect_pieces(texts, with_candidates=False)  # each validation text is one piece
+        attached[name] = [(f.attached, [e for e in doc.edits if not bare(doc.text, Token(e.old, e.start, e.end))])
+                          for f, (_, doc, _, _) in zip(found, runs[name])]
 
     def held(names: list[str], gate: float | None) -> tuple[int, int, int]:
         """(documents gated, right edits withheld, wrong edits withheld) over the named sets."""
@@ -77,6 +89,36 @@ def main() -> None:
               f"| {n_sent}: {sent_right} / {sent_wrong} | {bleu:.2f} | {clean:.2f} |")
     print("\nlowest evidence of a spun article: "
           + ", ".join(f"{name} {min(ev for _, _, ev, _ in runs[name]):.2f}" for name in spun_sets))
+
+    def attached_held(name: str, gate: float | None) -> tuple[int, int, int]:
+        """(documents whose attached words are gated, right and wrong edits to them withheld); the
+        documents the unspun gate (`GATE`) takes whole are left out."""
+        docs = [(row, edits) for (row, _, ev, _), (att, edits) in zip(runs[name], attached[name])
+                if gate is not None and att is not None and att < gate and not ev < GATE]
+        right = sum(edit_outcomes(row, edits)[0] for row, edits in docs)
+        return len(docs), right, sum(len(edits) for _, edits in docs) - right
+
+    def bleu(name: str, gate: float | None) -> float:
+        out = {}
+        for (row, doc, ev, _), (att, edits) in zip(runs[name], attached[name]):
+            keep = (doc.edits if gate is None or att is None or att >= gate
+                    else [e for e in doc.edits if e not in edits])
+            out[row["spun"]] = row["spun"] if ev < GATE else replace(doc, edits=keep).restored()
+        return evaluate(name, lambda texts: [out[t] for t in texts], sets[name]).bleu
+
+    print(f"\n| attached gate | bare articles (of {args.articles}): gated, right / wrong edits withheld | BLEU "
+          f"| mix, token, chained articles (of {3 * args.articles}): gated, right / wrong withheld | mix BLEU "
+          "| validation sentences (of 1000): gated, right / wrong withheld | sentences BLEU |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for gate in ATTACHED_GATES:
+        n_bare, bare_right, bare_wrong = attached_held("bare articles", gate)
+        held3 = [attached_held(name, gate) for name in spun_sets]
+        n_sent, sent_right, sent_wrong = attached_held("spun sentences", gate)
+        mark = "**" if gate == ATTACHED_GATE else ""
+        print(f"| {mark}{gate if gate is not None else 'none'}{mark} | {n_bare}: {bare_right} / {bare_wrong} "
+              f"| {bleu('bare articles', gate):.2f} | {sum(h[0] for h in held3)}: {sum(h[1] for h in held3)} / "
+              f"{sum(h[2] for h in held3)} | {bleu('mix articles', gate):.2f} | {n_sent}: {sent_right} / {sent_wrong} "
+              f"| {bleu('spun sentences', gate):.2f} |")
 
 
 if __name__ == "__main__":

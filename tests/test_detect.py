@@ -121,3 +121,32 @@ def test_inflected_readings_include_the_regular_forms(word, reading):
 
 def test_an_uninflected_word_has_no_inflected_reading():
     assert inflected_readings("exist") == ()
+
+
+def _document(probs: list[float], attached: set[int]) -> list[WordScore]:
+    return [WordScore(Token("w", i, i + 1), {}, {"combined": p}, None, i not in attached) for i, p in enumerate(probs)]
+
+
+ATTACHED = {"base": 0.25, "a": 0.5, "b": 4.5, "gate": -2.0, "attached_gate": -2.0}
+
+
+def test_attached_words_that_look_unspun_in_a_spun_document_lose_their_flags():
+    # a heavily spun document whose 40 words with punctuation attached all score low but one
+    probs = [0.95] * 60 + [0.05] * 100 + [0.03] * 39 + [0.7]
+    attached = set(range(160, 200))
+    calibrated = type("Calibrated", (), {"calibration": {"prior": ATTACHED}})
+    words = _document(probs, attached)
+    evidence, attached_evidence = Detector.apply_prior(calibrated(), words, ("combined",))
+    assert evidence > 10 and attached_evidence < -2.0
+    assert words[-1].probs["combined"] == 0.0  # its one high attached score is gone
+    assert all(ws.probs["combined"] > 0.9 for ws in words[:60])  # the bare words keep theirs
+    # the same scores with the attached words spun like the rest: nothing is withheld
+    mixed = _document(probs, set(range(0, 200, 5)))
+    _, mixed_evidence = Detector.apply_prior(calibrated(), mixed, ("combined",))
+    assert mixed_evidence > 0 and mixed[0].probs["combined"] > 0.9
+    # no attached word, or no attached gate (calibrations before session 14): no verdict
+    assert Detector.apply_prior(calibrated(), _document(probs, set()), ("combined",))[1] is None
+    ungated = type("Calibrated", (), {"calibration": {"prior": {**ATTACHED, "attached_gate": None}}})
+    words = _document(probs, attached)
+    Detector.apply_prior(ungated(), words, ("combined",))
+    assert words[-1].probs["combined"] > 0.5

@@ -3,7 +3,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restore.spin import Policy, Spinner, unspin
+from restore.spin import Edit, Policy, Spinner, unspin
 from tests.conftest import TEXT
 
 WORDS = ["in", "the", "city", "between", "at", "state", "meeting", "meetings", "good", "take", "part",
@@ -73,3 +73,20 @@ def test_chained_policy_swaps_through_the_substitutes_own_entry():
     # new -> fresh -> caller; old -> aged -> old would undo the swap, so it stops at "aged"
     assert two.spun == "They signed a caller pact with aged friends."
     assert unspin(two.spun, two.edits) == text and two.edits[0].clean == "new"
+
+
+def test_bare_policy_never_swaps_a_word_with_punctuation_attached(lexicon):
+    text = "The meeting in the city, between “state” officials, took place in the city last month.\n"
+    full = Spinner(lexicon, Policy(rate=1.0, wordnet=0.0, multiword=True)).spin(text)
+    bare = Spinner(lexicon, Policy(rate=1.0, wordnet=0.0, multiword=True, bare_only=True)).spin(text)
+
+    def touches_punctuation(e: Edit) -> bool:  # the clean word or phrase has something attached
+        before = text[e.clean_start - 1] if e.clean_start else " "
+        after = text[e.clean_end] if e.clean_end < len(text) else " "
+        return not (before.isspace() and after.isspace())
+
+    assert any(touches_punctuation(e) for e in full.edits)  # "city,", "“state”", "month." are swappable
+    assert bare.edits and not any(touches_punctuation(e) for e in bare.edits)
+    assert "betwixt" in bare.spun and bare.spun.count("successful") == 2  # the bare words are still swapped
+    assert "city," in bare.spun and "“state”" in bare.spun and "month." in bare.spun
+    assert unspin(bare.spun, bare.edits) == text
