@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from restore.detect import DEFAULT_DIR, FEATURES, Detector, labelled_words
+from restore.detect import DEFAULT_DIR, FEATURES, Detector, RatePrior, labelled_words
 from restore.evaluate import median_seconds
 from restore.lexicon import load_lexicon
 from restore.pairs import build_pairs, clean_sentences, load_pairs
@@ -100,6 +100,16 @@ def seed_check(det: Detector, path: Path) -> str:
         f"names/numbers flagged: {bad or 'none'}; capitalised (sentence-initial) flagged: {caps or 'none'}",
         "flagged: " + ", ".join(f"{s.text}->{s.candidates[0].text if s.candidates else '?'}" for s in spans),
     ]
+    found = det.detect_pieces([text], with_candidates=False)[0]
+    if found.attached is not None:  # the attached gate's verdict (`RatePrior.attached_evidence`)
+        words = det.score_documents([text], ("combined",), False, prior=False)[0]
+        raw = [ws.probs["combined"] for ws in words]
+        top = sorted(((p, text[ws.token.start - 1 : ws.token.end + 1].strip()) for ws, p in zip(words, raw)
+                      if not ws.bare and ws.token.text.islower()), reverse=True)[:5]
+        rate = RatePrior(**det.calibration["prior"]).rate(raw)
+        lines.append(f"attached words' evidence of being spun at the document's rate ({rate:.2f}): "
+                     f"{found.attached:+.2f} (gate {det.calibration['prior'].get('attached_gate')}); "
+                     "their highest scores before the prior: " + ", ".join(f"{w} {p:.2f}" for p, w in top))
     return "\n".join(lines)
 
 

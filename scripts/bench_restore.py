@@ -87,8 +87,11 @@ def main() -> None:
     print(f"\n## Restoration, whole spun test articles ({len(articles)} articles, policy mix)\n")
     print(format_table(reports))
     bare = spun_articles(all_docs[args.clean_docs : args.clean_docs + args.spun_docs], Spinner(lex, PRESETS["bare"]))
-    reports = [evaluate(name, restorers[name], bare, batch_size=8)
-               for name in ("identity", "restore: detector + candidates + LM")]
+    ungated = Pipeline(args.model, lm=args.lm)
+    ungated.detector.calibration["prior"]["attached_gate"] = None  # the attached gate's ablation
+    reports = [evaluate(name, fn, bare, batch_size=8) for name, fn in [
+        ("identity", identity), ("restore without the attached gate", ungated.restore_texts),
+        ("restore: detector + candidates + LM", pipe.restore_texts)]]
     print("\n## The same articles spun by a whitespace-splitting spinner (policy bare, held out of training)\n")
     print("Seedlike, but a word with punctuation attached is never swapped, as in the seed article.\n")
     print(format_table(reports))
