@@ -24,7 +24,6 @@ import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
@@ -146,7 +145,13 @@ def inflected_readings(word: str) -> tuple[tuple[str, str], ...]:
     would change the synthetic pairs, the standard test set among them."""
     return tuple(dict.fromkeys(
         (lemma, tag) for upos, lemmas in getAllLemmas(word).items() for lemma in lemmas if lemma != word
-        for tag in _TAGS.get(upos, ()) if word in getInflection(lemma, tag)))
+        for tag in _TAGS.get(upos, ()) if word in _inflections(lemma, tag)))
+
+
+@lru_cache(maxsize=200_000)
+def _inflections(lemma: str, tag: str) -> tuple[str, ...]:
+    """lemminflect's forms of a lemma for a Penn tag (cached: it deep-copies its table on every call)."""
+    return getInflection(lemma, tag) or ()
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -526,7 +531,7 @@ class Detector:
         base_of: dict[str, str] = {}
         for lemma, tag in inflected_readings(key):
             for orig, p in self.lex.originals(lemma):
-                forms = (getInflection(orig, tag) if " " not in orig else None) or ()
+                forms = _inflections(orig, tag) if " " not in orig else ()
                 # every form but a noun's uncountable plural ("meeting" as well as "meetings")
                 for form in [f for k, f in enumerate(forms) if k == 0 or f != orig]:
                     out[form] = max(out.get(form, 0.0), p)
@@ -584,10 +589,12 @@ class Detector:
         i = 0
         while i < len(words):
             longest = min(MAX_PHRASE, len(words) - i) if words[i].token.text.lower() in self._phrase_starts else 1
-            for n in range(longest, 1, -1):
+            spaced = 1  # words from i on, one space apart
+            while spaced < longest and text[words[i + spaced - 1].token.end : words[i + spaced].token.start] == " ":
+                spaced += 1
+            for n in range(spaced, 1, -1):
                 run = words[i : i + n]
-                if (text[run[0].token.start : run[-1].token.end].lower() in self.lex.inverse
-                        and all(text[x.token.end : y.token.start] == " " for x, y in pairwise(run))):
+                if text[run[0].token.start : run[-1].token.end].lower() in self.lex.inverse:
                     break
             else:
                 run = words[i : i + 1]
