@@ -9,6 +9,10 @@ document's evidence (which the pipeline hands to its rewriter). Unspun validatio
 should come back untouched; what a gate costs is the right edits it withholds from the spun
 articles and sentences it gates (the wrong ones it withholds there are a gain too).
 
+The third table varies the unspun gate's alternative (`RatePrior.min_rate`: spun at a rate
+from it to 0.5) with the gate at `GATE`, read from the same run and each document's raw word
+scores; the run itself uses the shipped `min_rate` (for the rewriter's `surely_spun`).
+
 The second table does the same for the attached gate: where a document's words with
 punctuation attached together say they are not spun at its rate (`RatePrior.attached_evidence`
 below the gate), none of them is flagged, as a whitespace-splitting spinner (policy `bare`)
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from datasets import disable_progress_bars
 
-from restore.detect import ATTACHED_GATE, DEFAULT_DIR, GATE, valid_pairs
+from restore.detect import ATTACHED_GATE, DEFAULT_DIR, GATE, MIN_RATE, RatePrior, valid_pairs
 from restore.evaluate import edit_outcomes, evaluate
 from restore.lexicon import load_lexicon
 from restore.pairs import clean_sentences, spun_articles
@@ -34,6 +38,7 @@ from restore.train import read_docs
 
 GATES = [None, -0.5, -0.75, -1.0, -1.25, -1.5, -2.0, -3.0, -4.0]
 ATTACHED_GATES = [None, 2.0, 1.0, 0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -5.0]
+MIN_RATES = [0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1]
 
 
 def main() -> None:
@@ -54,39 +59,58 @@ def main() -> None:
         sets[f"{policy} articles"] = spun_articles(docs[args.articles : 2 * args.articles], spinner, seed=9)
     sets["spun sentences"] = valid_pairs(docs, 1000, seed=5)  # build_lm.py's tuning sentences
     sets["clean sentences"] = clean_sentences(docs, 3000, seed=5)
-    runs, attached = {}, {}
+    runs, attached, raw = {}, {}, {}
     for name, rows in sets.items():
         texts = [r["spun"] for r in rows]
         runs[name] = [(r, doc, doc.evidence, edit_outcomes(r, doc.edits)[0])
                       for r, doc in zip(rows, pipe.run(texts))]
         found = pipe.detector.detect_pieces(texts, with_candidates=False)  # each validation text is one piece
+        raw[name] = [[ws.probs["combined"] for ws in words]
+                     for words in pipe.detector.score_documents(texts, ("combined",), with_hidden=False, prior=False)]
         attached[name] = [(f.attached, [e for e in doc.edits if not bare(doc.text, Token(e.old, e.start, e.end))])
                           for f, (_, doc, _, _) in zip(found, runs[name])]
 
-    def held(names: list[str], gate: float | None) -> tuple[int, int, int]:
-        """(documents gated, right edits withheld, wrong edits withheld) over the named sets."""
-        gated = [(doc, right) for name in names for _, doc, ev, right in runs[name] if gate is not None and ev < gate]
-        right = sum(r for _, r in gated)
-        return len(gated), right, sum(len(doc.edits) for doc, _ in gated) - right
+    def gated(gate: float | None, min_rate: float | None = None) -> dict[str, list[bool]]:
+        """Per set, per document: is its evidence below the gate? The evidence is the run's, or
+        with `min_rate` recomputed from the document's raw word scores."""
+        if gate is None:
+            return {name: [False] * len(rs) for name, rs in runs.items()}
+        if min_rate is None:
+            return {name: [ev < gate for _, _, ev, _ in rs] for name, rs in runs.items()}
+        prior = RatePrior(**{**pipe.detector.calibration["prior"], "min_rate": min_rate})
+        return {name: [bool(p) and prior.evidence(p) < gate for p in raw[name]] for name in runs}
 
-    def restorer(name: str, gate: float | None):
-        out = {r["spun"]: r["spun"] if gate is not None and ev < gate else doc.restored() for r, doc, ev, _ in runs[name]}
+    def held(names: list[str], g: dict[str, list[bool]]) -> tuple[int, int, int]:
+        """(documents gated, right edits withheld, wrong edits withheld) over the named sets."""
+        docs = [(doc, right) for name in names for (_, doc, _, right), x in zip(runs[name], g[name]) if x]
+        right = sum(r for _, r in docs)
+        return len(docs), right, sum(len(doc.edits) for doc, _ in docs) - right
+
+    def restorer(name: str, g: dict[str, list[bool]]):
+        out = {r["spun"]: r["spun"] if x else doc.restored() for (r, doc, _, _), x in zip(runs[name], g[name])}
         return lambda texts: [out[t] for t in texts]
 
     spun_sets = ["mix articles", "token articles", "chained articles"]
-    print(f"| gate | unspun articles edited (of {args.articles}) | spun articles gated (of {3 * args.articles}) "
-          "| their edits withheld: right / wrong | validation sentences gated (of 1000): right / wrong edits withheld "
-          "| sentences BLEU | changes /1000 clean sentence words |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for gate in GATES:
-        unspun = sum(bool(doc.edits) and not (gate is not None and ev < gate) for _, doc, ev, _ in runs["unspun articles"])
-        n_art, art_right, art_wrong = held(spun_sets, gate)
-        n_sent, sent_right, sent_wrong = held(["spun sentences"], gate)
-        bleu = evaluate("s", restorer("spun sentences", gate), sets["spun sentences"]).bleu
-        clean = evaluate("c", restorer("clean sentences", gate), sets["clean sentences"]).clean_changes_per_1000
-        mark = "**" if gate == GATE else ""
-        print(f"| {mark}{gate if gate is not None else 'none'}{mark} | {unspun} | {n_art} | {art_right} / {art_wrong} "
-              f"| {n_sent}: {sent_right} / {sent_wrong} | {bleu:.2f} | {clean:.2f} |")
+
+    def gate_table(first: str, rows: list[tuple[str, dict[str, list[bool]]]]) -> None:
+        print(f"| {first} | unspun articles edited (of {args.articles}) | spun articles gated (of {3 * args.articles}) "
+              "| their edits withheld: right / wrong | validation sentences gated (of 1000): right / wrong edits withheld "
+              "| sentences BLEU | changes /1000 clean sentence words |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for label, g in rows:
+            unspun = sum(bool(doc.edits) and not x for (_, doc, _, _), x in zip(runs["unspun articles"], g["unspun articles"]))
+            n_art, art_right, art_wrong = held(spun_sets, g)
+            n_sent, sent_right, sent_wrong = held(["spun sentences"], g)
+            bleu = evaluate("s", restorer("spun sentences", g), sets["spun sentences"]).bleu
+            clean = evaluate("c", restorer("clean sentences", g), sets["clean sentences"]).clean_changes_per_1000
+            print(f"| {label} | {unspun} | {n_art} | {art_right} / {art_wrong} "
+                  f"| {n_sent}: {sent_right} / {sent_wrong} | {bleu:.2f} | {clean:.2f} |")
+
+    def mark(value: float | None, shipped: float) -> str:
+        text = "none" if value is None else str(value)
+        return f"**{text}**" if value == shipped else text
+
+    gate_table("gate", [(mark(gate, GATE), gated(gate)) for gate in GATES])
     print("\nlowest evidence of a spun article: "
           + ", ".join(f"{name} {min(ev for _, _, ev, _ in runs[name]):.2f}" for name in spun_sets))
 
@@ -114,11 +138,13 @@ def main() -> None:
         n_bare, bare_right, bare_wrong = attached_held("bare articles", gate)
         held3 = [attached_held(name, gate) for name in spun_sets]
         n_sent, sent_right, sent_wrong = attached_held("spun sentences", gate)
-        mark = "**" if gate == ATTACHED_GATE else ""
-        print(f"| {mark}{gate if gate is not None else 'none'}{mark} | {n_bare}: {bare_right} / {bare_wrong} "
+        print(f"| {mark(gate, ATTACHED_GATE)} | {n_bare}: {bare_right} / {bare_wrong} "
               f"| {bleu('bare articles', gate):.2f} | {sum(h[0] for h in held3)}: {sum(h[1] for h in held3)} / "
               f"{sum(h[2] for h in held3)} | {bleu('mix articles', gate):.2f} | {n_sent}: {sent_right} / {sent_wrong} "
               f"| {bleu('spun sentences', gate):.2f} |")
+
+    print(f"\n(gate {GATE}, its alternative spun at a rate from:)")
+    gate_table("lowest spin rate", [(mark(m, MIN_RATE), gated(GATE, m)) for m in MIN_RATES])
 
 
 if __name__ == "__main__":

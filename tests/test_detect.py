@@ -55,6 +55,17 @@ def test_a_spun_document_or_a_short_sentence_is_not_gated():
     assert -2.0 < GATED.evidence(sentence) < 2.0 and not GATED.unspun(sentence)
 
 
+
+def test_a_lightly_spun_looking_clean_article_is_gated_once_very_low_rates_are_no_alternative():
+    """A long clean article with a handful of words that look spun fits "spun at 2%" about
+    as well as "unspun"; a spinner that swaps at least 4% of the words fits it worse."""
+    probs = [0.1] * 700 + [0.97] * 12
+    low, floor = GATED, RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0, min_rate=0.04)
+    assert not low.unspun(probs) and floor.unspun(probs)
+    assert floor.evidence(probs) < low.evidence(probs) - 2
+    spun = [0.9] * 20 + [0.05] * 80
+    assert floor.evidence(spun) > 10  # a spun document is still far above the gate
+
 class _ScoreIsFeature:
     """Stands in for a Detector whose combined score is the feature "p"."""
 
