@@ -17,6 +17,7 @@ tagger's `orig` head (context), scored together.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import math
@@ -285,6 +286,10 @@ class Detector:
             self.calibration = json.loads(calib.read_text(encoding="utf-8")) if calibrated else None
         except (OSError, ValueError) as e:
             raise RestoreError(f"{calib} is unreadable: {e}") from None
+        # What is loaded now lives as long as the process: hundreds of thousands of objects that
+        # every full collection of the cyclic GC would scan again (one, 0.3-0.45 s, fell in each
+        # detection of 10,000 words). Frozen, collections leave them out: 2.08 -> 1.79 s.
+        gc.freeze()
 
     # -- evidence ----------------------------------------------------------
     def lexicon_prob(self, word: str) -> tuple[float, bool]:
@@ -649,9 +654,12 @@ def write_json_gz(path: Path, data: dict) -> None:
         raw.write(json.dumps(data, separators=(",", ":")).encode("utf-8"))
 
 
-def load_neighbours(path: Path) -> dict[str, dict[str, dict[str, list[int]]]]:
-    """{"left"|"right": {word: {neighbour: [spun, natural]}}}"""
-    return _read_json_gz(path, lambda table: {side: table[side] for side in ("left", "right")})
+def load_neighbours(path: Path) -> dict[str, dict[str, dict[str, tuple[int, int]]]]:
+    """{"left"|"right": {word: {neighbour: (spun, natural)}}}: tuples, not JSON's lists, for the
+    213,000 pairs (smaller, and the cyclic GC stops tracking a tuple of ints)."""
+    return _read_json_gz(path, lambda table: {side: {w: {n: (s, k) for n, (s, k) in pairs.items()}
+                                                     for w, pairs in table[side].items()}
+                                              for side in ("left", "right")})
 
 
 def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> tuple[dict[str, tuple[int, int]], dict]:
