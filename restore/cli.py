@@ -255,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", type=Path, help="detector model directory (default: the shipped one)")
         p.add_argument("--threshold", type=float, default=None if rewriter else 0.5,
                        help="flag words scoring at least this (clean: default tuned on validation, best BLEU "
-                            "within a budget of changes to clean text; detect: 0.5, even odds)")
+                            "within a budget of changes to clean text, lower in a text surely spun; given, it "
+                            "holds everywhere; detect: 0.5, even odds)")
         if rewriter:
             p.add_argument("--rewriter", type=Path, help="T5 rewriter directory (default: best candidate in context)")
             p.add_argument("--lm", type=Path, default=LM_DIR,

@@ -97,6 +97,7 @@ class Detection:
     spans: list[Span]
     evidence: float | None
     attached: float | None = None  # the same for its words with punctuation attached (`RatePrior.attached_evidence`)
+    doubtful: set[int] = field(default_factory=set)  # starts of spans flagged only by `surely`'s lower threshold
 
 
 @dataclass
@@ -553,11 +554,14 @@ class Detector:
 
     # -- the API -----------------------------------------------------------
     def detect_pieces(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,
-                      scored_by: str | None = None, threshold: float | None = None) -> list[Detection]:
+                      scored_by: str | None = None, threshold: float | None = None,
+                      surely: tuple[float, float] | None = None) -> list[Detection]:
         """Each text read as one document (cut a long one first, as `detect_many` does): its
         flagged spans, ordered and not overlapping, the words and multiword substitutes (`phrases`)
         whose `signal` probability is at least `threshold` (default: the detector's), each scored
         by `scored_by`'s probability (default: the same signal); and its evidence of being spun.
+        `surely` (evidence, threshold): a document whose evidence is at least the first is
+        flagged from the second threshold instead (the rewriter's own say on a doubtful word).
         Texts are scored about GROUP_CHARS at a time, so that memory stays bounded (every word's
         scores and encoder state are held until its group is done)."""
         scored_by = scored_by or signal
@@ -568,15 +572,17 @@ class Detector:
             parts = [texts[i] for i, _, _ in group]
             for part, words in zip(parts, self.score_documents(parts, signals, with_candidates, prior=False)):
                 evidence, attached = self.apply_prior(words, signals)
-                flagged = [run for run in self.phrases(part, words)
-                           if _mean(ws.probs[signal] for ws in run) >= threshold]
+                least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
+                runs = [(run, _mean(ws.probs[signal] for ws in run)) for run in self.phrases(part, words)]
+                flagged = [run for run, p in runs if p >= least]
+                doubtful = {run[0].token.start for run, p in runs if least <= p < threshold}
                 where = [(run[0].token.start, run[-1].token.end) for run in flagged]
                 # the originals head was trained to name a phrase's original on its first word
                 cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run in flagged])
                          if with_candidates else [[] for _ in flagged])
                 spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), c)
                          for run, (a, b), c in zip(flagged, where, cands)]
-                out.append(Detection(spans, evidence, attached))
+                out.append(Detection(spans, evidence, attached, doubtful))
         return out
 
     def detect_many(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,

@@ -41,6 +41,8 @@ class Document:
     # the detector's log Bayes factor that a spinner spun the text (`RatePrior.evidence`;
     # a document read in pieces sums theirs); None: not known
     evidence: float | None = None
+    # starts of the spans flagged only because the text is surely spun (`Pipeline.surely_threshold`)
+    doubtful: set[int] = field(default_factory=set)
 
     def restored(self) -> str:
         return replace_spans(self.text, ((e.start, e.end, e.new) for e in self.edits))
@@ -80,6 +82,9 @@ class CandidateRewriter:
     A spinner that decides per word type swaps every occurrence of a type it picks, so a
     candidate original that the document also holds as itself, lowercase and unflagged, is
     unlikelier: it costs `attested` ("treaty" is not a spun "pact" in a text that has "pact").
+    A span the pipeline flagged only because the document is surely spun (`Document.doubtful`)
+    still counts as unflagged here: the lower threshold gives the beam more to decide, not
+    less to go by (the seed article's "pact", 0.18, would otherwise let its "treaty" go).
 
     The keep bonus is there for text that may be clean, where every edit is a change to a
     reporter's word. In a document whose words say surely that a spinner spun it (evidence
@@ -100,7 +105,9 @@ class CandidateRewriter:
         sentences = spans_by_unit(doc.text, spans)
         surely = doc.evidence is not None and doc.evidence >= self.w["surely_spun"]
         keep = self.w["keep_spun"] if surely else self.w["keep"]
-        attested = attested_words(doc.text, spans) if self.w["attested"] and spans else set()
+        # a doubtful flag (`Document.doubtful`) still attests its word, as it did unflagged
+        attested = (attested_words(doc.text, [s for s in spans if s.start not in doc.doubtful])
+                    if self.w["attested"] and spans else set())
         chosen = {e.start: e for a, b, inside in sentences
                   for e in self._choose(doc.text, a, b, inside, keep, attested)}
         if self.w["vote"]:
@@ -247,6 +254,9 @@ class Pipeline:
         lexicon and context were in doubt; but the LM is counted once in the choice: a rewriter
         that weighs candidates with it reads each span's lexicon+context probability."""
         self.detector = Detector(model_dir, lm_dir=lm or LM_DIR)  # the detector asks the LM too
+        # the edit threshold in a document surely spun (`CandidateRewriter`'s surely_spun): there
+        # a doubtful word is likelier a swap, and the beam, with its keep bonus, decides; None: the same
+        self.surely_threshold: float | None = None
         default = self.detector.calibration.get("clean_threshold", 0.5)
         if rewriter:
             self.rewriter = Seq2SeqRewriter(rewriter)
@@ -257,9 +267,12 @@ class Pipeline:
                 raise RestoreError(f"language model at {lm} has no readable config.json: {e}") from None
             self.rewriter = CandidateRewriter(self.detector.lm, config.get("rewrite"))
             default = config.get("min_score", default)
+            self.surely_threshold = config.get("min_score_surely")
         else:
             self.rewriter = CandidateRewriter()
         self.detector.threshold = threshold if threshold is not None else default
+        if threshold is not None:
+            self.surely_threshold = None  # a threshold asked for holds everywhere
         lm_rewriter = isinstance(self.rewriter, CandidateRewriter) and self.rewriter.lm is not None
         self.score_signal = "lexicon+context" if lm_rewriter else "combined"
 
@@ -268,11 +281,16 @@ class Pipeline:
 
     def detect(self, texts: list[str], threshold: float | None = None) -> list[Document]:
         """The documents the rewriter gets, each text one piece (`run` cuts long ones): spans
-        flagged by the combined probability at `threshold` (default: the pipeline's), scored by
+        flagged by the combined probability at `threshold` (default: the pipeline's, and in a
+        document surely spun its `surely_threshold`), scored by
         `score_signal`, and the evidence that the text was spun."""
+        surely = None
+        if threshold is None and self.surely_threshold is not None:
+            surely = (self.rewriter.w["surely_spun"], self.surely_threshold)
         found = self.detector.detect_pieces(texts, "combined", isinstance(self.rewriter, CandidateRewriter),
-                                            scored_by=self.score_signal, threshold=threshold)
-        return [Document(text, spans=f.spans, evidence=f.evidence) for text, f in zip(texts, found)]
+                                            scored_by=self.score_signal, threshold=threshold, surely=surely)
+        return [Document(text, spans=f.spans, evidence=f.evidence, doubtful=f.doubtful)
+                for text, f in zip(texts, found)]
 
     def run(self, texts: list[str]) -> list[Document]:
         """Restore several documents; their sentences share batches, each keeps its own rate prior.
@@ -284,6 +302,7 @@ class Pipeline:
                 done = self.rewriter(piece)
                 docs[d].spans += [replace(s, start=a + s.start, end=a + s.end) for s in done.spans]
                 docs[d].edits += [replace(e, start=a + e.start, end=a + e.end) for e in done.edits]
+                docs[d].doubtful |= {a + start for start in done.doubtful}
                 if done.evidence is not None:
                     docs[d].evidence = (docs[d].evidence or 0.0) + done.evidence
         return docs

@@ -13,8 +13,9 @@ settings within TIE BLEU of the best count as equal and the fewest clean changes
 Then the vote weight (how much a word's other flagged occurrences in the document have a
 say) and the cost of a candidate that the document holds as itself, unflagged, are chosen
 the same way on whole validation articles, spun and unspun; then, on the sentences again,
-the keep bonus in a document whose words say surely that it was spun; last the keep bonus
-once more, which then speaks only for documents not surely spun.
+the keep bonus in a document whose words say surely that it was spun; then the keep bonus
+once more, which then speaks only for documents not surely spun; last, on the articles, the
+edit threshold in a document surely spun.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ ARTICLE_GRID = {"vote": [0.0, 2.0, 4.0, 6.0, 8.0], "attested": [0.0, 1.0, 2.0, 3
 # last: the keep bonus in a document surely spun (its evidence at least surely_spun), on sentences
 SURELY = {"surely_spun": [2.0, 5.0, 10.0], "keep_spun": [0.0, 1.0, 2.0, 3.0]}
 SURELY_PRECISION = 2 / 3  # of the edits a lower bonus adds, the share that must restore a swap
+# after all the weights: the edit threshold in a document surely spun, where a doubtful word is
+# likelier a swap and the beam with its keep bonus has the last say (the first value: no change)
+SURELY_THRESHOLDS = [0.3, 0.2, 0.1, 0.07, 0.05, 0.03, 0.02]
 GRID = {"min_score": [0.3], "spun": [2.0, 3.0], "frequency": [0.0, 0.5, 1.0],
         "keep": [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]}
 # BLEU points within which two settings tie (1,000 validation sentences cannot tell them apart):
@@ -118,6 +122,41 @@ def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], found: dict
     return setting, bleu, changes
 
 
+def tune_surely_threshold(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: float) -> tuple[float, float, float]:
+    """The edit threshold in documents surely spun, on validation articles, spun (`spun`) and
+    unspun (`clean`): the best BLEU among thresholds within the clean budget and the precision
+    rule of `tune_surely` (of the edits a lower threshold adds, at least SURELY_PRECISION restore
+    a swap); of those within TIE BLEU of the best, the highest (the fewest spans to decide: the
+    fastest). Returns (threshold, BLEU, changes per 1000) and leaves it set."""
+    texts = [r["spun"] for r in spun + clean]
+    results, base = [], None
+    for threshold in SURELY_THRESHOLDS:
+        pipe.surely_threshold = threshold
+        found = detected(pipe, texts)
+        docs = {t: pipe.rewriter(replace(found[t])) for t in texts}
+        restored = {t: doc.restored() for t, doc in docs.items()}
+
+        def restore(batch: list[str]) -> list[str]:
+            return [restored[t] for t in batch]
+
+        bleu = evaluate("surely threshold", restore, spun, batch_size=8).bleu
+        changes = evaluate("surely threshold", restore, clean, batch_size=8).clean_changes_per_1000
+        outcomes = [edit_outcomes(r, docs[r["spun"]].edits) for r in spun]
+        right, wrong = sum(o[0] for o in outcomes), sum(o[1] for o in outcomes)
+        base = base or (right, wrong)
+        added = (right - base[0]) + (wrong - base[1])
+        faithful = added <= 0 or (right - base[0]) >= SURELY_PRECISION * added
+        results.append((changes <= budget and faithful, bleu, changes, threshold))
+        print(f"threshold in surely spun documents {threshold}: article BLEU {bleu:.2f}, changes/1000 clean "
+              f"{changes:.2f}, edits restoring a swap {right}, to words not spun {wrong}"
+              f"{'' if faithful else ' (added edits right less often than the rule asks)'}", flush=True)
+    pool = [r for r in results if r[0]] or results[:1]
+    best = max(r[1] for r in pool)
+    _, bleu, changes, threshold = max((r for r in pool if r[1] >= best - TIE), key=lambda r: r[3])
+    pipe.surely_threshold = threshold
+    return threshold, bleu, changes
+
+
 def validation_articles(docs: list[str], n: int) -> tuple[list[dict], list[dict]]:
     """n validation articles spun with the policy mix, and n others unspun, as harness rows."""
     spun = spun_articles(docs[n : 2 * n], Spinner(load_lexicon()), seed=9)
@@ -162,6 +201,7 @@ def main() -> None:
     docs = read_docs(args.valid)
     spun, clean = valid_pairs(docs, args.n_valid, seed=5), clean_sentences(docs, args.n_clean, seed=5)
     pipe = Pipeline(args.model, lm=args.out)
+    pipe.surely_threshold = None  # tuned last
     texts = [r["spun"] for r in spun + clean]
     results, found_at = [], {}
     for min_score in GRID["min_score"]:
@@ -190,6 +230,8 @@ def main() -> None:
     # the keep bonus once more, now that documents surely spun have their own: it speaks for the rest
     keep, keep_bleu, keep_changes = tune_weight(pipe, "keep", GRID["keep"], spun, clean, found_at[min_score],
                                                 args.clean_budget)
+    surely_threshold, _, _ = tune_surely_threshold(pipe, articles_spun, articles_clean, args.clean_budget)
+    found_articles = detected(pipe, [r["spun"] for r in articles_spun + articles_clean])
     restore = restorer(pipe, found_articles)
     final_bleu = evaluate("final", restore, articles_spun, batch_size=8).bleu
     final_changes = evaluate("final", restore, articles_clean, batch_size=8).clean_changes_per_1000
@@ -197,6 +239,7 @@ def main() -> None:
     if not math.isfinite(surely["surely_spun"]):
         surely = {}  # not chosen: JSON has no infinity, and the rewriter's default is the same
     meta = {"min_count": args.min_count, "min_name_count": args.min_name_count, "min_score": min_score,
+            "min_score_surely": surely_threshold,
             "rewrite": {"lm": 1.0, "candidate": 1.0, **cfg, "keep": keep, **{k: v[0] for k, v in article_tuned.items()},
                         **surely, "beam": 8},
             "tuned": {"valid_bleu_grid": round(bleu, 2), "valid_changes_per_1000_clean_grid": round(changes, 2),

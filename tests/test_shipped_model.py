@@ -151,6 +151,21 @@ def test_the_documents_evidence_of_being_spun_reaches_the_rewriter(pipe):
     assert pipe(spun).evidence == pytest.approx(found[spun].evidence, abs=1e-6)
 
 
+def test_a_document_surely_spun_is_flagged_from_its_own_threshold():
+    spinner = Spinner(load_lexicon(), Policy(rate=0.3))
+    spun = " ".join(spinner.spin(s, seed=i).spun for i, s in enumerate(CLEAN))
+    clean = " ".join(CLEAN)
+    plain, low = Pipeline(), Pipeline()
+    plain.surely_threshold, low.surely_threshold = None, 0.02
+    (spun_plain, clean_plain), (spun_low, clean_low) = plain.detect([spun, clean]), low.detect([spun, clean])
+    assert spun_low.evidence >= low.rewriter.w["surely_spun"]
+    assert {s.start for s in spun_plain.spans} < {s.start for s in spun_low.spans}  # more, doubtful ones
+    assert spun_low.doubtful == {s.start for s in spun_low.spans} - {s.start for s in spun_plain.spans}
+    assert clean_low.spans == clean_plain.spans == []  # a clean document is not surely spun
+    assert Pipeline(threshold=0.3).surely_threshold is None  # a threshold asked for holds everywhere
+    assert [s.start for s in low.detect([spun], threshold=0.3)[0].spans] == [s.start for s in spun_plain.spans]
+
+
 def test_the_heads_base_form_guess_takes_the_spun_words_inflection(pipe):
     det = pipe.detector
     assert det.candidates("utilizing", _head(det, {"use": 0.9}))[0].text == "using"
