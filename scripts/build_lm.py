@@ -27,7 +27,7 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from restore.detect import DEFAULT_DIR, valid_pairs
 from restore.evaluate import Restorer, edit_outcomes, evaluate
@@ -87,69 +87,70 @@ def tune_weight(pipe: Pipeline, weight: str, values: list[float], spun: list[dic
     return value, bleu, changes
 
 
-def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], found: dict[str, Document],
-                budget: float) -> tuple[dict, float, float]:
-    """The keep bonus in documents surely spun, on validation sentences, by the rule of the main
-    grid and one more for fidelity: of the edits a setting adds to those of keeping the bonus
-    everywhere (keep_spun = keep, in the running too), at least SURELY_PRECISION must restore a
-    swap; the rest change words the spinner left alone (a reporter's words). Returns (setting,
-    BLEU, changes per 1000)."""
-    texts = [r["spun"] for r in spun + clean]
-    keep = pipe.rewriter.w["keep"]
-    settings = [{"surely_spun": s, "keep_spun": k}
-                for s in SURELY["surely_spun"] for k in SURELY["keep_spun"] if k < keep]
+def faithful_grid(settings: list[Any], rewrite: Callable[[Any], dict[str, Document]], name: Callable[[Any], str],
+                  spun: list[dict], clean: list[dict], budget: float) -> list[Result]:
+    """Each setting's documents (`rewrite` applies it and returns them rewritten, by text) judged
+    by the clean budget and a rule for fidelity: of the edits it adds to the first setting's, at
+    least SURELY_PRECISION must restore a swap; the rest change words the spinner left alone (a
+    reporter's words)."""
     results, base = [], None
-    for setting in [{"surely_spun": math.inf, "keep_spun": keep}, *settings]:
-        pipe.rewriter.w.update(setting)
-        docs = {t: pipe.rewriter(replace(found[t])) for t in texts}
+    for setting in settings:
+        docs = rewrite(setting)
         restored = {t: doc.restored() for t, doc in docs.items()}
 
         def restore(batch: list[str]) -> list[str]:
             return [restored[t] for t in batch]
 
-        bleu = evaluate("surely", restore, spun).bleu
-        changes = evaluate("surely", restore, clean).clean_changes_per_1000
+        bleu = evaluate("grid", restore, spun).bleu
+        changes = evaluate("grid", restore, clean).clean_changes_per_1000
         outcomes = [edit_outcomes(r, docs[r["spun"]].edits) for r in spun]
         right, wrong = sum(o[0] for o in outcomes), sum(o[1] for o in outcomes)
         base = base or (right, wrong)
         added = (right - base[0]) + (wrong - base[1])
         faithful = added <= 0 or (right - base[0]) >= SURELY_PRECISION * added
         results.append((changes <= budget and faithful, bleu, changes, setting))
-        print(f"surely_spun {setting['surely_spun']}, keep_spun {setting['keep_spun']}: BLEU {bleu:.2f}, "
-              f"changes/1000 clean {changes:.2f}, edits restoring a swap {right}, to words not spun {wrong}"
-              f"{'' if faithful else ' (added edits right less often than the rule asks)'}", flush=True)
+        print(f"{name(setting)}: BLEU {bleu:.2f}, changes/1000 clean {changes:.2f}, edits restoring a swap {right}, "
+              f"to words not spun {wrong}{'' if faithful else ' (added edits right less often than the rule asks)'}",
+              flush=True)
+    return results
+
+
+def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], found: dict[str, Document],
+                budget: float) -> tuple[dict, float, float]:
+    """The keep bonus in documents surely spun, on validation sentences, by the rule of the main
+    grid and `faithful_grid`'s against keeping the bonus everywhere (keep_spun = keep, in the
+    running too). Returns (setting, BLEU, changes per 1000)."""
+    texts = [r["spun"] for r in spun + clean]
+    keep = pipe.rewriter.w["keep"]
+    settings = [{"surely_spun": s, "keep_spun": k}
+                for s in SURELY["surely_spun"] for k in SURELY["keep_spun"] if k < keep]
+
+    def rewrite(setting: dict) -> dict[str, Document]:
+        pipe.rewriter.w.update(setting)
+        return {t: pipe.rewriter(replace(found[t])) for t in texts}
+
+    results = faithful_grid([{"surely_spun": math.inf, "keep_spun": keep}, *settings], rewrite,
+                            lambda st: f"surely_spun {st['surely_spun']}, keep_spun {st['keep_spun']}",
+                            spun, clean, budget)
     bleu, changes, setting = pick(results)
     return setting, bleu, changes
 
 
 def tune_surely_threshold(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: float) -> tuple[float, float, float]:
     """The edit threshold in documents surely spun, on validation articles, spun (`spun`) and
-    unspun (`clean`): the best BLEU among thresholds within the clean budget and the precision
-    rule of `tune_surely` (of the edits a lower threshold adds, at least SURELY_PRECISION restore
-    a swap); of those within TIE BLEU of the best, the highest (the fewest spans to decide: the
-    fastest). Returns (threshold, BLEU, changes per 1000) and leaves it set."""
+    unspun (`clean`): the best BLEU among thresholds within the rules of `faithful_grid` (against
+    the threshold of the rest, the first); of those within TIE BLEU of the best, the highest (the
+    fewest spans to decide: the fastest). Returns (threshold, BLEU, changes per 1000) and leaves
+    it set."""
     texts = [r["spun"] for r in spun + clean]
-    results, base = [], None
-    for threshold in SURELY_THRESHOLDS:
+
+    def rewrite(threshold: float) -> dict[str, Document]:
         pipe.surely_threshold = threshold
         found = detected(pipe, texts)
-        docs = {t: pipe.rewriter(replace(found[t])) for t in texts}
-        restored = {t: doc.restored() for t, doc in docs.items()}
+        return {t: pipe.rewriter(replace(found[t])) for t in texts}
 
-        def restore(batch: list[str]) -> list[str]:
-            return [restored[t] for t in batch]
-
-        bleu = evaluate("surely threshold", restore, spun, batch_size=8).bleu
-        changes = evaluate("surely threshold", restore, clean, batch_size=8).clean_changes_per_1000
-        outcomes = [edit_outcomes(r, docs[r["spun"]].edits) for r in spun]
-        right, wrong = sum(o[0] for o in outcomes), sum(o[1] for o in outcomes)
-        base = base or (right, wrong)
-        added = (right - base[0]) + (wrong - base[1])
-        faithful = added <= 0 or (right - base[0]) >= SURELY_PRECISION * added
-        results.append((changes <= budget and faithful, bleu, changes, threshold))
-        print(f"threshold in surely spun documents {threshold}: article BLEU {bleu:.2f}, changes/1000 clean "
-              f"{changes:.2f}, edits restoring a swap {right}, to words not spun {wrong}"
-              f"{'' if faithful else ' (added edits right less often than the rule asks)'}", flush=True)
+    results = faithful_grid(SURELY_THRESHOLDS, rewrite, lambda t: f"threshold in surely spun documents {t}",
+                            spun, clean, budget)
     pool = [r for r in results if r[0]] or results[:1]
     best = max(r[1] for r in pool)
     _, bleu, changes, threshold = max((r for r in pool if r[1] >= best - TIE), key=lambda r: r[3])
