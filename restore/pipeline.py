@@ -267,12 +267,11 @@ class Pipeline:
                 raise RestoreError(f"language model at {lm} has no readable config.json: {e}") from None
             self.rewriter = CandidateRewriter(self.detector.lm, config.get("rewrite"))
             default = config.get("min_score", default)
-            self.surely_threshold = config.get("min_score_surely")
+            if threshold is None:  # a threshold asked for holds everywhere
+                self.surely_threshold = config.get("min_score_surely")
         else:
             self.rewriter = CandidateRewriter()
         self.detector.threshold = threshold if threshold is not None else default
-        if threshold is not None:
-            self.surely_threshold = None  # a threshold asked for holds everywhere
         lm_rewriter = isinstance(self.rewriter, CandidateRewriter) and self.rewriter.lm is not None
         self.score_signal = "lexicon+context" if lm_rewriter else "combined"
 

@@ -87,11 +87,12 @@ def main() -> None:
     print(f"\n## Restoration, whole spun test articles ({len(articles)} articles, policy mix)\n")
     print(format_table(reports))
     bare = spun_articles(all_docs[args.clean_docs : args.clean_docs + args.spun_docs], Spinner(lex, PRESETS["bare"]))
-    ungated = Pipeline(args.model, lm=args.lm)
-    ungated.detector.calibration["prior"]["attached_gate"] = None  # the attached gate's ablation
-    reports = [evaluate(name, fn, bare, batch_size=8) for name, fn in [
-        ("identity", identity), ("restore without the attached gate", ungated.restore_texts),
-        ("restore: detector + candidates + LM", pipe.restore_texts)]]
+    prior = pipe.detector.calibration["prior"]
+    gate = prior.pop("attached_gate", None)  # the attached gate's ablation, with the same pipeline
+    ablation = evaluate("restore without the attached gate", pipe.restore_texts, bare, batch_size=8)
+    prior["attached_gate"] = gate
+    reports = [evaluate("identity", identity, bare, batch_size=8), ablation,
+               evaluate("restore: detector + candidates + LM", pipe.restore_texts, bare, batch_size=8)]
     print("\n## The same articles spun by a whitespace-splitting spinner (policy bare, held out of training)\n")
     print("Seedlike, but a word with punctuation attached is never swapped, as in the seed article.\n")
     print(format_table(reports))
