@@ -189,12 +189,20 @@ MIN_RATE = 0.04
 GATE = -1.0
 # A spinner that splits its input on whitespace never swaps a word with punctuation attached
 # ("month,", "“aggression”"): the seed article's spinner left all 29 such lowercase words alone.
-# Where a document's attached words together say they are not spun at the document's rate
-# (log Bayes factor below this), none of them is flagged. -2.0 is the most permissive gate of
-# scripts/bench_gate.py's second table that withholds no right edit from mix, token and chained
-# validation articles or validation sentences (-1.5 withholds 2); on bare-spun articles it
-# withholds 40 wrong edits and 2 right ones.
-ATTACHED_GATE = -2.0
+# Where a document's attached words together say they are not spun like its other words (log
+# Bayes factor below ATTACHED_GATE, `RatePrior.attached_evidence`), none of them is flagged.
+# The evidence counts confident scores (at least ATTACHED_HIGH) rather than multiplying
+# likelihood ratios: on a real spinner's text the detector's mid-range scores are not calibrated
+# (the seed's attached words: "treaty." 0.84, “aggression” 0.71, "region." 0.60 gave the
+# likelihood +0.90, spun), while its bare words set the rate of confident scores to expect.
+# scripts/bench_gate.py's second table: ATTACHED_CLEAN_RATE is the share of the (all clean)
+# attached words of bare-spun validation articles that score at least 0.9; -4.0 is the most
+# permissive gate that withholds no right edit from mix, token and chained validation articles
+# or validation sentences (-3.0 withholds 2); on bare-spun articles it withholds 45 wrong edits
+# and 2 right ones (session 15's likelihood at -2.0: 41 and 2), and the seed's evidence is -5.3.
+ATTACHED_GATE = -4.0
+ATTACHED_HIGH = 0.9
+ATTACHED_CLEAN_RATE = 0.0151
 
 
 @dataclass
@@ -215,6 +223,8 @@ class RatePrior:
     b: float
     gate: float | None = None  # log Bayes factor; None: no gate (calibrations before session 11)
     attached_gate: float | None = None  # the same for words with punctuation attached (`ATTACHED_GATE`)
+    attached_high: float = ATTACHED_HIGH  # what `attached_evidence` counts as a confident score
+    attached_clean_rate: float = ATTACHED_CLEAN_RATE  # the share of clean words in spun text scoring that
     min_rate: float = 0.02  # the alternative's lowest spin rate (`MIN_RATE`; 0.02 in calibrations before session 15)
 
     def rate(self, probs: list[float], iters: int = 50) -> float:
@@ -242,9 +252,16 @@ class RatePrior:
         return float(np.logaddexp.reduce(ll) - math.log(len(rates)))
 
     def attached_evidence(self, probs: list[float], attached: list[bool]) -> float:
-        """log Bayes factor of "the words with punctuation attached are spun at the document's
-        rate" against "they are not spun": a whitespace-splitting spinner never swaps them."""
-        return self.evidence([p for p, a in zip(probs, attached) if a], np.array([self.rate(probs)]))
+        """log Bayes factor of "the words with punctuation attached are spun like the document's
+        other words" against "they are not spun" (a whitespace-splitting spinner never swaps
+        them), from counts of confident scores (at least `attached_high`): spun, they are
+        confident as often as the other words are (smoothed); unspun, as often as clean words in
+        spun text are (`attached_clean_rate`)."""
+        n_a = sum(attached)
+        k_a = sum(p >= self.attached_high for p, a in zip(probs, attached) if a)
+        k_b = sum(p >= self.attached_high for p, a in zip(probs, attached) if not a)
+        q, clean = (k_b + 0.5) / (len(probs) - n_a + 1), self.attached_clean_rate
+        return k_a * math.log(q / clean) + (n_a - k_a) * math.log((1 - q) / (1 - clean))
 
     def unspun(self, probs: list[float]) -> bool:
         """Do the words say, together, that nobody spun this document?"""
@@ -820,7 +837,8 @@ def fit_prior(det: Detector, words: list[Labelled], clean_words: list[Labelled],
         for mean in (0.01, 0.02, 0.03, 0.05, 0.1):
             for strength in (2.5, 5.0, 10.0, 20.0):
                 params = {"base": base, "a": mean * strength, "b": (1 - mean) * strength, "gate": GATE,
-                          "attached_gate": ATTACHED_GATE, "min_rate": MIN_RATE}
+                          "attached_gate": ATTACHED_GATE, "attached_high": ATTACHED_HIGH,
+                          "attached_clean_rate": ATTACHED_CLEAN_RATE, "min_rate": MIN_RATE}
                 prior = RatePrior(**params)
                 hits = flagged(prior, spun_rows)
                 prec, rec = sum(hits) / max(len(hits), 1), sum(hits) / max(positives, 1)

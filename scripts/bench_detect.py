@@ -106,9 +106,11 @@ def seed_check(det: Detector, path: Path) -> str:
         raw = [ws.probs["combined"] for ws in words]
         top = sorted(((p, text[ws.token.start - 1 : ws.token.end + 1].strip()) for ws, p in zip(words, raw)
                       if not ws.bare and ws.token.text.islower()), reverse=True)[:5]
-        rate = RatePrior(**det.calibration["prior"]).rate(raw)
-        lines.append(f"attached words' evidence of being spun at the document's rate ({rate:.2f}): "
-                     f"{found.attached:+.2f} (gate {det.calibration['prior'].get('attached_gate')}); "
+        prior = RatePrior(**det.calibration["prior"])
+        confident = [p >= prior.attached_high for ws, p in zip(words, raw) if not ws.bare]
+        lines.append(f"attached words' evidence of being spun like the others: {found.attached:+.2f} "
+                     f"(gate {prior.attached_gate}; {sum(confident)} of {len(confident)} score at least "
+                     f"{prior.attached_high}); "
                      "their highest scores before the prior: " + ", ".join(f"{w} {p:.2f}" for p, w in top))
     return "\n".join(lines)
 

@@ -1,6 +1,6 @@
 """The unspun-document gates on validation data: what each gate would keep and what it would lose.
 
-    python scripts/bench_gate.py            # prints the two tables the model card quotes (about 9 minutes)
+    python scripts/bench_gate.py            # prints the three tables the model card quotes (about 9 minutes)
 
 A document whose words together say it is unspun (`RatePrior.evidence`, a log Bayes factor,
 below the gate) has nothing flagged. The pipeline runs once without a gate; a gated document
@@ -14,20 +14,25 @@ from it to 0.5) with the gate at `GATE`, read from the same run and each documen
 scores; the run itself uses the shipped `min_rate` (for the rewriter's `surely_spun`).
 
 The second table does the same for the attached gate: where a document's words with
-punctuation attached together say they are not spun at its rate (`RatePrior.attached_evidence`
-below the gate), none of them is flagged, as a whitespace-splitting spinner (policy `bare`)
-never swaps them. A gated document's edits to such words are dropped from the same run's output.
+punctuation attached together say they are not spun like its other words
+(`RatePrior.attached_evidence` below the gate), none of them is flagged, as a whitespace-splitting
+spinner (policy `bare`) never swaps them. A gated document's edits to such words are dropped
+from the same run's output. It compares the shipped evidence, from counts of confident scores,
+at three levels of confidence (each with its clean rate, measured on the bare-spun articles'
+attached words, which are all clean), with session 15's likelihood of the attached words' scores.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from datasets import disable_progress_bars
 
-from restore.detect import ATTACHED_GATE, DEFAULT_DIR, GATE, MIN_RATE, RatePrior, valid_pairs
+from restore.detect import ATTACHED_GATE, ATTACHED_HIGH, DEFAULT_DIR, GATE, MIN_RATE, RatePrior, valid_pairs
 from restore.evaluate import edit_outcomes, evaluate
 from restore.lexicon import load_lexicon
 from restore.pairs import clean_sentences, spun_articles
@@ -37,8 +42,9 @@ from restore.text import Token, bare
 from restore.train import read_docs
 
 GATES = [None, -0.5, -0.75, -1.0, -1.25, -1.5, -2.0, -3.0, -4.0]
-ATTACHED_GATES = [None, 2.0, 1.0, 0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -5.0]
+ATTACHED_GATES = [None, 2.0, 1.0, 0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -5.0]
 MIN_RATES = [0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1]
+ATTACHED_HIGHS = [None, 0.8, 0.9, 0.95]
 
 
 def main() -> None:
@@ -64,11 +70,10 @@ def main() -> None:
         texts = [r["spun"] for r in rows]
         runs[name] = [(r, doc, doc.evidence, edit_outcomes(r, doc.edits)[0])
                       for r, doc in zip(rows, pipe.run(texts))]
-        found = pipe.detector.detect_pieces(texts, with_candidates=False)  # each validation text is one piece
-        raw[name] = [[ws.probs["combined"] for ws in words]
+        raw[name] = [([ws.probs["combined"] for ws in words], [not ws.bare for ws in words])
                      for words in pipe.detector.score_documents(texts, ("combined",), with_hidden=False, prior=False)]
-        attached[name] = [(f.attached, [e for e in doc.edits if not bare(doc.text, Token(e.old, e.start, e.end))])
-                          for f, (_, doc, _, _) in zip(found, runs[name])]
+        attached[name] = [[e for e in doc.edits if not bare(doc.text, Token(e.old, e.start, e.end))]
+                          for _, doc, _, _ in runs[name]]
 
     def gated(gate: float | None, min_rate: float | None = None) -> dict[str, list[bool]]:
         """Per set, per document: is its evidence below the gate? The evidence is the run's, or
@@ -78,7 +83,7 @@ def main() -> None:
         if min_rate is None:
             return {name: [ev < gate for _, _, ev, _ in rs] for name, rs in runs.items()}
         prior = RatePrior(**{**pipe.detector.calibration["prior"], "min_rate": min_rate})
-        return {name: [bool(p) and prior.evidence(p) < gate for p in raw[name]] for name in runs}
+        return {name: [bool(p) and prior.evidence(p) < gate for p, _ in raw[name]] for name in runs}
 
     def held(names: list[str], g: dict[str, list[bool]]) -> tuple[int, int, int]:
         """(documents gated, right edits withheld, wrong edits withheld) over the named sets."""
@@ -114,34 +119,56 @@ def main() -> None:
     print("\nlowest evidence of a spun article: "
           + ", ".join(f"{name} {min(ev for _, _, ev, _ in runs[name]):.2f}" for name in spun_sets))
 
-    def attached_held(name: str, gate: float | None) -> tuple[int, int, int]:
+    prior = RatePrior(**pipe.detector.calibration["prior"])
+    # clean words in spun text: the attached words of bare-spun articles, none of them swapped
+    scores = [p for ps, att in raw["bare articles"] for p, a in zip(ps, att) if a]
+    clean_rate = {high: sum(p >= high for p in scores) / len(scores) for high in ATTACHED_HIGHS if high}
+    print("\nshare of the attached words of bare-spun articles (all clean) scoring at least "
+          + ", ".join(f"{high}: {rate:.4f}" for high, rate in clean_rate.items()))
+
+    def statistic(name: str, high: float | None) -> list[float | None]:
+        """Each document's attached evidence (None where it has none): from counts of scores at least
+        `high` (`RatePrior.attached_evidence`), or with high None session 15's likelihood of its
+        attached words' scores at the document's rate (`RatePrior.evidence` at that one rate)."""
+        if high is None:
+            return [prior.evidence([x for x, y in zip(p, a) if y], np.array([prior.rate(p)])) if any(a) else None
+                    for p, a in raw[name]]
+        counts = replace(prior, attached_high=high, attached_clean_rate=clean_rate[high])
+        return [counts.attached_evidence(p, a) if any(a) else None for p, a in raw[name]]
+
+    def attached_held(name: str, evidence: list[float | None], gate: float | None) -> tuple[int, int, int]:
         """(documents whose attached words are gated, right and wrong edits to them withheld); the
         documents the unspun gate (`GATE`) takes whole are left out."""
-        docs = [(row, edits) for (row, _, ev, _), (att, edits) in zip(runs[name], attached[name])
+        docs = [(row, edits) for (row, _, ev, _), edits, att in zip(runs[name], attached[name], evidence)
                 if gate is not None and att is not None and att < gate and not ev < GATE]
         right = sum(edit_outcomes(row, edits)[0] for row, edits in docs)
         return len(docs), right, sum(len(edits) for _, edits in docs) - right
 
-    def bleu(name: str, gate: float | None) -> float:
+    def bleu(name: str, evidence: list[float | None], gate: float | None) -> float:
         out = {}
-        for (row, doc, ev, _), (att, edits) in zip(runs[name], attached[name]):
+        for (row, doc, ev, _), edits, att in zip(runs[name], attached[name], evidence):
             keep = (doc.edits if gate is None or att is None or att >= gate
                     else [e for e in doc.edits if e not in edits])
             out[row["spun"]] = row["spun"] if ev < GATE else replace(doc, edits=keep).restored()
         return evaluate(name, lambda texts: [out[t] for t in texts], sets[name]).bleu
 
-    print(f"\n| attached gate | bare articles (of {args.articles}): gated, right / wrong edits withheld | BLEU "
+    print(f"\n| attached evidence | attached gate | bare articles (of {args.articles}): gated, right / wrong edits withheld | BLEU "
           f"| mix, token, chained articles (of {3 * args.articles}): gated, right / wrong withheld | mix BLEU "
           "| validation sentences (of 1000): gated, right / wrong withheld | sentences BLEU |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for gate in ATTACHED_GATES:
-        n_bare, bare_right, bare_wrong = attached_held("bare articles", gate)
-        held3 = [attached_held(name, gate) for name in spun_sets]
-        n_sent, sent_right, sent_wrong = attached_held("spun sentences", gate)
-        print(f"| {mark(gate, ATTACHED_GATE)} | {n_bare}: {bare_right} / {bare_wrong} "
-              f"| {bleu('bare articles', gate):.2f} | {sum(h[0] for h in held3)}: {sum(h[1] for h in held3)} / "
-              f"{sum(h[2] for h in held3)} | {bleu('mix articles', gate):.2f} | {n_sent}: {sent_right} / {sent_wrong} "
-              f"| {bleu('spun sentences', gate):.2f} |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for high in ATTACHED_HIGHS:
+        evidence = {name: statistic(name, high) for name in ["bare articles", *spun_sets, "spun sentences"]}
+        for gate in ATTACHED_GATES:
+            n_bare, bare_right, bare_wrong = attached_held("bare articles", evidence["bare articles"], gate)
+            held3 = [attached_held(name, evidence[name], gate) for name in spun_sets]
+            n_sent, sent_right, sent_wrong = attached_held("spun sentences", evidence["spun sentences"], gate)
+            label = "likelihood (session 15)" if high is None else f"counts at {high}"
+            print(f"| {label} | {mark(gate, ATTACHED_GATE if high == ATTACHED_HIGH else math.nan)} "
+                  f"| {n_bare}: {bare_right} / {bare_wrong} "
+                  f"| {bleu('bare articles', evidence['bare articles'], gate):.2f} | {sum(h[0] for h in held3)}: "
+                  f"{sum(h[1] for h in held3)} / {sum(h[2] for h in held3)} "
+                  f"| {bleu('mix articles', evidence['mix articles'], gate):.2f} | {n_sent}: {sent_right} / {sent_wrong} "
+                  f"| {bleu('spun sentences', evidence['spun sentences'], gate):.2f} |", flush=True)
 
     print(f"\n(gate {GATE}, its alternative spun at a rate from:)")
     gate_table("lowest spin rate", [(mark(m, MIN_RATE), gated(GATE, m)) for m in MIN_RATES])

@@ -157,6 +157,12 @@ def test_attached_words_that_look_unspun_in_a_spun_document_lose_their_flags():
     assert mixed_evidence > 0 and mixed[0].probs["combined"] > 0.9
     # no attached word, or no attached gate (calibrations before session 14): no verdict
     assert Detector.apply_prior(calibrated(), _document(probs, set()), ("combined",))[1] is None
+    # a real spinner's text: the attached words score middling (the detector is not calibrated
+    # there) but hardly ever confidently, while a third of the bare words do
+    middling = [0.95] * 60 + [0.05] * 100 + [0.6, 0.7, 0.8, 0.85] * 7 + [0.05] * 11 + [0.98]
+    words = _document(middling, attached)
+    _, attached_evidence = Detector.apply_prior(calibrated(), words, ("combined",))
+    assert attached_evidence < -2.0 and words[170].probs["combined"] == 0.0
     ungated = type("Calibrated", (), {"calibration": {"prior": {**ATTACHED, "attached_gate": None}}})
     words = _document(probs, attached)
     Detector.apply_prior(ungated(), words, ("combined",))
