@@ -193,13 +193,13 @@ GATE = -1.0
 # Bayes factor below ATTACHED_GATE, `RatePrior.attached_evidence`), none of them is flagged.
 # The evidence counts confident scores (at least ATTACHED_HIGH) rather than multiplying
 # likelihood ratios: on a real spinner's text the detector's mid-range scores are not calibrated
-# (the seed's attached words: "treaty." 0.84, “aggression” 0.71, "region." 0.60 gave the
+# (the seed's attached words: "treaty," 0.84, “aggression” 0.71, "region," 0.60 gave the
 # likelihood +0.90, spun), while its bare words set the rate of confident scores to expect.
 # scripts/bench_gate.py's second table: ATTACHED_CLEAN_RATE is the share of the (all clean)
 # attached words of bare-spun validation articles that score at least 0.9; -4.0 is the most
 # permissive gate that withholds no right edit from mix, token and chained validation articles
 # or validation sentences (-3.0 withholds 2); on bare-spun articles it withholds 45 wrong edits
-# and 2 right ones (session 15's likelihood at -2.0: 41 and 2), and the seed's evidence is -5.3.
+# and 2 right ones (session 14's likelihood at -2.0: 41 and 2), and the seed's evidence is -5.3.
 ATTACHED_GATE = -4.0
 ATTACHED_HIGH = 0.9
 ATTACHED_CLEAN_RATE = 0.0151
