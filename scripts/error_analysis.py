@@ -4,8 +4,9 @@
 
 Buckets, in pipeline order: not scored as spun at all (score < 0.2 or not eligible: names,
 capitals), scored below the edit threshold, flagged but its original is not among the
-candidates, original among them but kept or another chosen, and restored. Also prints
-examples of each and of edits to words the spinner did not touch.
+candidates, original among them but kept or another chosen, and restored. Also prints how
+many of the kept words the beam saw as doubtful, and examples of each bucket and of edits to
+words the spinner did not touch.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main() -> None:
 
     rows = valid_pairs(read_docs(args.valid), args.n, seed=5)
     pipe = Pipeline()
+    surely = pipe.rewriter.w["surely_spun"]
     texts = [r["spun"] for r in rows]
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
@@ -55,6 +57,9 @@ def main() -> None:
                 bucket = BUCKETS[4]
             else:
                 bucket = BUCKETS[5] if span.start in new else BUCKETS[6]
+            if bucket == BUCKETS[6]:  # why the beam kept it: a doubtful score, in a sentence surely spun?
+                counts["kept, score < 0.5"] += span.score < 0.5
+                counts["kept, surely spun"] += found.evidence is not None and found.evidence >= surely
             counts[bucket] += 1
             examples[bucket].append(f"{row['spun'][g['start']:g['end']]} (was {g['orig']}) -> "
                                     f"{new.get(g['start'], 'kept')}")
@@ -67,7 +72,10 @@ def main() -> None:
     for bucket in BUCKETS:
         print(f"| {bucket} | {counts[bucket]:,} | {100 * counts[bucket] / total:.1f} |")
     print(f"| edits to words not spun | {counts['edits to words not spun']:,} | |")
-    for bucket, items in examples.items():
+    print(f"\nOf the {counts[BUCKETS[6]]:,} kept: {counts['kept, score < 0.5']:,} scored below 0.5 "
+          f"(lexicon+context, as the beam weighs them), {counts['kept, surely spun']:,} in sentences "
+          f"surely spun (evidence >= {surely:g}).")
+    for bucket, items in examples.items() if args.examples else ():
         print(f"\n{bucket}: " + "; ".join(items[: args.examples]))
 
 
