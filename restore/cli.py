@@ -152,17 +152,15 @@ def cmd_clean(args: argparse.Namespace) -> None:
 
 def cmd_spin(args: argparse.Namespace) -> None:
     from restore.lexicon import load_lexicon
-    from restore.spin import PRESETS, Policy, Spinner, with_rate
+    from restore.spin import Policy, Spinner, presets, with_rate
 
-    if args.policy not in PRESETS:
-        raise RestoreError(f"unknown policy {args.policy!r}; one of {', '.join(PRESETS)}")
-    policy = PRESETS[args.policy]
+    policies = presets(args.policy)
     if args.rate is not None:
         if not 0 <= args.rate <= 1:
             raise RestoreError("--rate must be between 0 and 1")
-        policy = with_rate(policy or Policy(), args.rate)
+        policies = [with_rate(policy or Policy(), args.rate) for policy in policies]
     text = read_text(args.file)
-    result = Spinner(load_lexicon(args.lexicon), policy).spin(text, seed=args.seed)
+    result = Spinner(load_lexicon(args.lexicon), policies).spin(text, seed=args.seed)
     write_text(result.spun, args.output)
     if args.stats:
         words = len(text.split())
@@ -288,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write here instead of stdout")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rate", type=float, help="share of eligible words swapped (overrides the policy's)")
-    p.add_argument("--policy", default="seedlike", help="seedlike | token | smart | chained | bare | mix")
+    p.add_argument("--policy", default="seedlike",
+                   help="seedlike | token | smart | chained | bare | mix, or several comma-separated, one drawn per input")
     p.add_argument("--stats", action="store_true", help="print how many words were swapped (stderr)")
     add_lexicon(p)
     p.set_defaults(func=cmd_spin)
@@ -299,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n", type=int, help="keep this many pairs (after shuffling)")
     p.add_argument("--level", choices=["sentence", "paragraph"], default="sentence")
-    p.add_argument("--policy", default="mix", help="mix (per document) | seedlike | token | smart | chained | bare")
+    p.add_argument("--policy", default="mix",
+                   help="mix (per document) | seedlike | token | smart | chained | bare, or several "
+                        "comma-separated, one drawn per document (a name repeated weighs it)")
     p.add_argument("--clean-share", type=float, default=0.1, help="share of units left unspun")
     p.add_argument("--num-proc", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     add_lexicon(p)

@@ -37,7 +37,7 @@ from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
 from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
-from restore.spin import NUMBER_WORDS, Spinner
+from restore.spin import NUMBER_WORDS, Spinner, presets
 from restore.tagger import TaggerBundle
 from restore.text import Token, bare, block_spans, glued, grouped, match_case, replace_spans, tokenize, units
 
@@ -685,11 +685,13 @@ def load_neighbours(path: Path) -> dict[str, dict[str, dict[str, tuple[int, int]
                                               for side in ("left", "right")})
 
 
-def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0) -> tuple[dict[str, tuple[int, int]], dict]:
-    """Spin documents with the policy mix; count each surface word as spun or natural, alone
-    (the lexicon signal) and, for words a spinner writes, next to each neighbour within its
-    sentence (BOS/EOS at the ends), keeping pairs seen at least MIN_PAIR times."""
-    spinner = Spinner(lex)
+def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0,
+                 policies: str = "mix") -> tuple[dict[str, tuple[int, int]], dict]:
+    """Spin documents with the policy mix (or `policies`, `restore.spin.presets`); count each
+    surface word as spun or natural, alone (the lexicon signal) and, for words a spinner writes,
+    next to each neighbour within its sentence (BOS/EOS at the ends), keeping pairs seen at least
+    MIN_PAIR times."""
+    spinner = Spinner(lex, presets(policies))
     spun_c: Counter[str] = Counter()
     nat_c: Counter[str] = Counter()
     pairs: dict[tuple[str, str, str], list[int]] = {}
@@ -757,14 +759,15 @@ def labelled_words(det: Detector, rows: list[dict], prior: bool = True) -> list[
 
 
 def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[dict],
-              clean_rows: list[dict], seed: int = 0, flag_budget: float = 1.5, clean_budget: float = 0.75) -> dict:
-    """Write lexsignal.json.gz and neighbours.json.gz (counted on train_docs; None keeps the files) and
+              clean_rows: list[dict], seed: int = 0, flag_budget: float = 1.5, clean_budget: float = 0.75,
+              policies: str = "mix") -> dict:
+    """Write lexsignal.json.gz and neighbours.json.gz (counted on train_docs spun by `policies`; None keeps the files) and
     calibration.json (fitted on valid pairs). Fidelity first: on the clean validation
     sentences `clean_rows` the rate prior may flag at most `flag_budget` words per 1000, and
     the `--no-lm` edit threshold may change at most `clean_budget`."""
     lex = load_lexicon()
     if train_docs is not None:
-        signal, neighbours = count_signal(train_docs, lex, seed=seed)
+        signal, neighbours = count_signal(train_docs, lex, seed=seed, policies=policies)
         write_json_gz(model_dir / "lexsignal.json.gz", {w: list(v) for w, v in sorted(signal.items())})
         write_json_gz(model_dir / "neighbours.json.gz", neighbours)
     det = Detector(model_dir, lexicon=lex, calibrated=False)
@@ -878,10 +881,10 @@ def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict
     return t, round(bleu, 2)
 
 
-def valid_pairs(docs: list[str], n: int, seed: int = 1) -> list[dict]:
-    """Sentence pairs from the valid split, spun with the policy mix (for calibration)."""
+def valid_pairs(docs: list[str], n: int, seed: int = 1, policies: str = "mix") -> list[dict]:
+    """Sentence pairs from the valid split, spun with the policy mix or `policies` (for calibration)."""
     from restore.pairs import spin_document
 
-    spinner = Spinner(load_lexicon())
+    spinner = Spinner(load_lexicon(), presets(policies))
     rows = [r for i, d in enumerate(docs) for r in spin_document(d, spinner, seed * 1_000_003 + i, "sentence", 0.15)]
     return random.Random(seed).sample(rows, min(n, len(rows)))

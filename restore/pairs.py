@@ -13,7 +13,7 @@ from typing import Any
 
 from restore.errors import RestoreError
 from restore.lexicon import load_lexicon
-from restore.spin import PRESETS, Edit, Spinner
+from restore.spin import Edit, Spinner, presets
 from restore.text import sentence_spans
 
 MIN_WORDS, MAX_WORDS = 4, 80
@@ -71,14 +71,13 @@ def build_pairs(corpus: Path, out: Path, seed: int = 0, n: int | None = None,
 
     if not corpus.is_file():
         raise RestoreError(f"corpus not found: {corpus}")
-    if policy not in PRESETS:
-        raise RestoreError(f"unknown policy {policy!r}; one of {', '.join(PRESETS)}")
+    policies = presets(policy)  # "mix", "bare", "mix,bare": checked before any work
     docs = load_dataset("json", data_files=str(corpus), split="train")
     lex_arg = str(lexicon_path) if lexicon_path else None
 
     def make(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
         lex = load_lexicon(lex_arg) if lex_arg else load_lexicon()
-        spinner = Spinner(lex, PRESETS[policy])
+        spinner = Spinner(lex, policies)
         cols: dict[str, list] = {"id": [], "spun": [], "clean": [], "spans": []}
         for doc_id, text, idx in zip(batch["id"], batch["text"], indices):
             for j, row in enumerate(spin_document(text, spinner, seed * 1_000_003 + idx, level, clean_share)):

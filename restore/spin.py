@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from lemminflect import getAllInflections, getAllLemmas, getInflection
 
+from restore.errors import RestoreError
 from restore.lexicon import Lexicon
 from restore.text import Token, bare, glued, match_case, replace_spans, tokenize
 
@@ -89,6 +91,17 @@ PRESETS: dict[str, Policy | None] = {
 MAX_HOPS = 3
 
 
+def presets(spec: str) -> list[Policy | None]:
+    """The presets named in `spec`, comma-separated: "bare", or "mix,mix,bare" for a spinner that
+    draws one per document (a name repeated weighs it; "mix" is the training mix, None here,
+    itself sampled per document). How training and pair sets take up a new spin pattern."""
+    names = [name.strip() for name in spec.split(",")]
+    unknown = next((name for name in names if name not in PRESETS), None)
+    if unknown is not None:
+        raise RestoreError(f"unknown policy {unknown!r} in {spec!r}; one of {', '.join(PRESETS)}, comma-separated")
+    return [PRESETS[name] for name in names]
+
+
 @dataclass
 class SpinResult:
     clean: str
@@ -117,15 +130,20 @@ def _lemma_and_tags(word: str) -> tuple[tuple[str, str, str], ...]:
 
 
 class Spinner:
-    """Spins documents with a lexicon; deterministic for a seed."""
+    """Spins documents with a lexicon; deterministic for a seed.
 
-    def __init__(self, lexicon: Lexicon, policy: Policy | None = None):
+    `policy`: one policy, None (one sampled from the training mix per document), or a list of
+    them (`presets`) of which each document draws one."""
+
+    def __init__(self, lexicon: Lexicon, policy: Policy | None | Sequence[Policy | None] = None):
         self.lex = lexicon
-        self.policy = policy  # None: sample a policy per document
+        self.policies = list(policy) if isinstance(policy, (list, tuple)) else [policy]
 
     def spin(self, text: str, seed: int = 0) -> SpinResult:
         rng = random.Random(seed)
-        policy = self.policy or Policy.sample(rng)
+        # the draw has its own generator, so a spinner of one policy spins as it always has
+        policy = self.policies[0] if len(self.policies) == 1 else random.Random(~seed).choice(self.policies)
+        policy = policy or Policy.sample(rng)
         tokens = tokenize(text)
         chosen: dict[str, str | None] = {}  # per-type decisions
         out: list[str] = []

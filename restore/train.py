@@ -29,7 +29,7 @@ from restore.errors import RestoreError
 from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
 from restore.pairs import spin_document
-from restore.spin import NUMBER_WORDS, Spinner
+from restore.spin import NUMBER_WORDS, Spinner, presets
 from restore.tagger import Encoded, Tagger, TaggerBundle, TaggerConfig
 from restore.text import replace_spans
 
@@ -56,6 +56,9 @@ CONFIG = dict(
     ckpt_minutes=5.0,
     orig_weight=0.5,
     clean_share=0.15,
+    # the spinner presets training and validation pairs draw from per document ("mix,mix,bare":
+    # the mix, and a third of documents spun by bare; `restore.spin.presets`)
+    policies="mix",
     n_valid=1000,
     seed=0,
     device="cuda" if torch.cuda.is_available() else "cpu",
@@ -81,8 +84,9 @@ class BatchStream(torch.utils.data.IterableDataset):
     """
 
     def __init__(self, docs: list[str], seed: int, start_doc: int, clean_share: float, batch_size: int,
-                 collate: Callable[[list[dict], random.Random], tuple]):
+                 collate: Callable[[list[dict], random.Random], tuple], policies: str = "mix"):
         self.docs, self.seed, self.clean_share = docs, seed, clean_share
+        self.policies = presets(policies)  # checked here, before any worker starts
         self.batch_size, self.collate = batch_size, collate
         self.block = max(1, batch_size // 3)  # news documents have ~25 sentences
         self.start_block = -(-start_doc // self.block)
@@ -90,7 +94,7 @@ class BatchStream(torch.utils.data.IterableDataset):
     def __iter__(self) -> Iterator[tuple[int, int, tuple]]:
         info = torch.utils.data.get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
-        spinner = Spinner(load_lexicon())
+        spinner = Spinner(load_lexicon(), self.policies)
         b, order, order_epoch = self.start_block + worker, [], -1
         while True:
             rows = []
@@ -153,9 +157,9 @@ def make_batch(bundle: TaggerBundle, rows: list[dict]) -> tuple[torch.Tensor, ..
 
 
 # -- tokenizer and vocabulary ---------------------------------------------------
-def train_tokenizer(docs: list[str], lex: Lexicon, run: Path, vocab_size: int, seed: int):
+def train_tokenizer(docs: list[str], lex: Lexicon, run: Path, vocab_size: int, seed: int, policies: str = "mix"):
     """Sentencepiece unigram model on clean and spun sentences (spinner words are rare in clean text)."""
-    spinner = Spinner(lex)
+    spinner = Spinner(lex, presets(policies))
     lines = []
     for i, doc in enumerate(random.Random(seed).sample(docs, min(4000, len(docs)))):
         for row in spin_document(doc, spinner, seed + i, "sentence", 0.5):
@@ -238,7 +242,7 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
         bundle, _ = TaggerBundle.load(Path(cfg["init"]))
     else:
         sp = (spm.SentencePieceProcessor(model_file=str(run / "spm.model")) if (run / "spm.model").is_file()
-              else train_tokenizer(docs, lex, run, cfg["vocab_size"], cfg["seed"]))
+              else train_tokenizer(docs, lex, run, cfg["vocab_size"], cfg["seed"], cfg["policies"]))
         mcfg = TaggerConfig(vocab_size=sp.get_piece_size(), n_orig=cfg["n_orig"], d_model=cfg["d_model"],
                             n_layers=cfg["n_layers"], n_heads=cfg["n_heads"], d_ff=cfg["d_ff"],
                             scale_embeddings=cfg["scale_embeddings"])
@@ -250,12 +254,12 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
         state = load_checkpoint(run, model, opt)
         print(f"resumed at step {state['step']}")
 
-    spinner = Spinner(lex)
+    spinner = Spinner(lex, presets(cfg["policies"]))
     vdocs = read_docs(cfg["valid"])
     valid_rows = [r for i, d in enumerate(vdocs[:300]) for r in spin_document(d, spinner, 10_000 + i, "sentence", 0.15)]
     valid_rows = random.Random(0).sample(valid_rows, min(cfg["n_valid"], len(valid_rows)))
     stream = BatchStream(docs, cfg["seed"], state["doc"], cfg["clean_share"], cfg["batch_size"],
-                         lambda rows, rng: make_batch(bundle, rows))
+                         lambda rows, rng: make_batch(bundle, rows), cfg["policies"])
 
     def step_loss(batch: tuple) -> tuple[torch.Tensor, dict]:
         ids, pb, pt, spun_y, orig_y = (x.to(device, non_blocking=True) for x in batch)
@@ -357,6 +361,7 @@ REWRITER_CONFIG = dict(
     keep_share=0.08,  # unspun words marked anyway: the model learns to answer "keep"
     miss_share=0.05,  # spun words left unmarked: the detector misses some
     clean_share=0.15,
+    policies=CONFIG["policies"],
     n_valid=300,
     seed=0,
     device=CONFIG["device"],
@@ -468,7 +473,7 @@ def train_rewriter(cfg: dict, resume: bool = False) -> None:
         state = load_checkpoint(run, model, opt)
         print(f"resumed at step {state['step']}")
     lex = load_lexicon()
-    spinner = Spinner(lex)
+    spinner = Spinner(lex, presets(cfg["policies"]))
     docs = read_docs(cfg["corpus"])
     vdocs = read_docs(cfg["valid"])
     valid_rows = [r for i, d in enumerate(vdocs[:200]) for r in spin_document(d, spinner, 20_000 + i, "sentence", 0.0)]
@@ -484,7 +489,8 @@ def train_rewriter(cfg: dict, resume: bool = False) -> None:
             targets = [tok.target([x for _, _, x in m]) for m in marks]
         return rewriter_batch(tok, sources, targets)
 
-    stream = BatchStream(docs, cfg["seed"] + 1, state["doc"], cfg["clean_share"], cfg["batch_size"], collate)
+    stream = BatchStream(docs, cfg["seed"] + 1, state["doc"], cfg["clean_share"], cfg["batch_size"], collate,
+                         cfg["policies"])
 
     def step_loss(batch: tuple) -> tuple[torch.Tensor, dict]:
         ids, mask, labels = (x.to(device, non_blocking=True) for x in batch)

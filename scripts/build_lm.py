@@ -36,7 +36,7 @@ from restore.ngram import KneserNeyTrigram, corpus_sentences
 from restore.pairs import clean_sentences, spun_articles
 from restore.paths import LM_DIR
 from restore.pipeline import Document, Pipeline
-from restore.spin import Spinner
+from restore.spin import Spinner, presets
 from restore.train import read_docs
 
 # Probed and left out: threshold 0.2 (+0.1-0.2 BLEU, slower), 0.4-0.6 and spun weight 1 (worse at the
@@ -158,9 +158,9 @@ def tune_surely_threshold(pipe: Pipeline, spun: list[dict], clean: list[dict], b
     return threshold, bleu, changes
 
 
-def validation_articles(docs: list[str], n: int) -> tuple[list[dict], list[dict]]:
-    """n validation articles spun with the policy mix, and n others unspun, as harness rows."""
-    spun = spun_articles(docs[n : 2 * n], Spinner(load_lexicon()), seed=9)
+def validation_articles(docs: list[str], n: int, policies: str = "mix") -> tuple[list[dict], list[dict]]:
+    """n validation articles spun with the policy mix (or `policies`), and n others unspun, as harness rows."""
+    spun = spun_articles(docs[n : 2 * n], Spinner(load_lexicon(), presets(policies)), seed=9)
     return spun, [{"spun": d, "clean": d, "spans": []} for d in docs[:n]]
 
 
@@ -188,6 +188,9 @@ def main() -> None:
     ap.add_argument("--n-clean", type=int, default=3000, help="clean validation sentences")
     ap.add_argument("--n-articles", type=int, default=150,
                     help="spun validation articles, and unspun ones, to tune vote and attested on")
+    ap.add_argument("--policies", default="mix",
+                    help="spinner presets the validation sentences and articles are spun with, comma-separated, "
+                         "one drawn per document (as the detector was trained and calibrated)")
     ap.add_argument("--clean-budget", type=float, default=0.6,
                     help="most changed words per 1000 clean validation words a setting may make (the target is "
                          "1 on test, where the same setting has changed 1.3-1.5 times as many)")
@@ -200,7 +203,8 @@ def main() -> None:
     print(f"LM: {len(lm.vocab):,} words, {len(lm.c3):,} trigrams, {size / 1e6:.1f} MB, {time.time() - t0:.0f}s")
 
     docs = read_docs(args.valid)
-    spun, clean = valid_pairs(docs, args.n_valid, seed=5), clean_sentences(docs, args.n_clean, seed=5)
+    spun = valid_pairs(docs, args.n_valid, seed=5, policies=args.policies)
+    clean = clean_sentences(docs, args.n_clean, seed=5)
     pipe = Pipeline(args.model, lm=args.out)
     pipe.surely_threshold = None  # tuned last
     texts = [r["spun"] for r in spun + clean]
@@ -221,7 +225,7 @@ def main() -> None:
     min_score = cfg.pop("min_score")
     pipe.detector.threshold = min_score
     pipe.rewriter.w.update(cfg)
-    articles_spun, articles_clean = validation_articles(docs, args.n_articles)
+    articles_spun, articles_clean = validation_articles(docs, args.n_articles, args.policies)
     found_articles = detected(pipe, [r["spun"] for r in articles_spun + articles_clean])
     article_tuned = {weight: tune_weight(pipe, weight, values, articles_spun, articles_clean, found_articles,
                                          args.clean_budget)

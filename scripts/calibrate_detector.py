@@ -28,6 +28,9 @@ def main() -> None:
                     help="most flags per 1000 words of clean validation sentences (the rate prior's constraint)")
     ap.add_argument("--clean-budget", type=float, default=0.75,
                     help="most words per 1000 of clean validation sentences the --no-lm edit threshold may change")
+    ap.add_argument("--policies", default="mix",
+                    help="spinner presets the counts and validation pairs are spun with, comma-separated, one "
+                         "drawn per document (as the tagger was trained: restore train --set policies=...)")
     ap.add_argument("--keep-signal", action="store_true",
                     help="keep the model directory's lexsignal.json.gz and neighbours.json.gz "
                          "(they depend only on lexicon and corpus)")
@@ -35,9 +38,9 @@ def main() -> None:
     t0 = time.time()
     train_docs = None if args.keep_signal else read_docs(args.corpus)
     valid = read_docs(args.valid)
-    calib = calibrate(args.model, train_docs, valid_pairs(valid, args.n_valid),
+    calib = calibrate(args.model, train_docs, valid_pairs(valid, args.n_valid, policies=args.policies),
                       clean_sentences(valid, args.n_clean, seed=1),
-                      flag_budget=args.flag_budget, clean_budget=args.clean_budget)
+                      flag_budget=args.flag_budget, clean_budget=args.clean_budget, policies=args.policies)
     print(json.dumps(calib, indent=2))
     print(f"calibrated in {time.time() - t0:.0f}s -> {args.model}")
 

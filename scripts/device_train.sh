@@ -9,6 +9,8 @@
 #   .venv/bin/pip download --no-deps --only-binary=:all: -d .device/whl lemminflect==0.2.3
 # Run (device tool):   command "bash scripts/device_train.sh", carry [".device"], timeout_s 600
 # Then here:           bash scripts/device_train.sh --unpack FILES_AT   # -> runs/device/{detector,rewriter-*}
+# Pairs from other spinner presets than the training mix alone: POLICIES=mix,mix,bare bash scripts/device_train.sh
+# (then calibrate_detector.py and build_lm.py with the same --policies: README, "Training on a new spin pattern").
 # A second, shorter run continuing the detector alone (carry its directory too):
 #   MODELS=detector DET_INIT=runs/det-gpu DET_LR=3e-4 DET_WORKERS=12 SECONDS_BUDGET=150 DEADLINE=200 bash scripts/device_train.sh
 #
@@ -38,6 +40,7 @@ DEADLINE=${DEADLINE:-530}              # whatever is exported by then is packed 
 CORPUS=${CORPUS:-.device/corpus}
 MODELS=${MODELS:-detector rewriter-spans rewriter-sentence}  # which of the three to train
 DET_INIT=${DET_INIT:-models/detector} DET_LR=${DET_LR:-6e-4} DET_WORKERS=${DET_WORKERS:-5}
+POLICIES=${POLICIES:-mix}              # spinner presets the pairs draw from, e.g. mix,mix,bare (restore.spin.presets)
 : "${OUT:?set OUT (the device tool sets it)}"
 work=/tmp/restore-device && rm -rf "$work" && mkdir -p "$work"
 
@@ -58,6 +61,7 @@ train() {  # what, name, workers, args...: log to $work/name.log, model to $work
     timeout "$DEADLINE" $PY -m restore.cli train "$what" --corpus "$CORPUS/train.jsonl.gz" --valid "$CORPUS/valid.jsonl.gz" \
         --device "$DEVICE" --out "$work/$name" --run "$work/run-$name" --batch-size 256 --max-steps 100000 \
         --max-minutes "$($PY -c "print($SECONDS_BUDGET / 60)")" --set workers="$workers" --set ckpt_minutes=100 \
+        --set policies="$POLICIES" \
         "$@" > "$work/$name.log" 2>&1 || echo "$name: training failed or stopped at the deadline"
 }
 pids=()

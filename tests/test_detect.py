@@ -120,6 +120,20 @@ def test_spinning_counts_each_word_next_to_its_neighbours(lexicon):
     assert "city" not in neighbours["left"].get("successful", {})  # only pairs seen together
 
 
+def test_counts_and_calibration_pairs_follow_the_policies_asked_for(lexicon, monkeypatch):
+    import restore.detect as detect
+
+    docs = ["We met in the city, on Monday, in the morning."] * 40
+    mix, _ = detect.count_signal(docs, lexicon)
+    bare, _ = detect.count_signal(docs, lexicon, policies="bare")
+    assert mix != bare
+    # "city," is never a bare spinner's to swap: nothing it writes for it is counted
+    assert not {"metropolis", "town"} & set(bare) and {"metropolis", "town"} & set(mix)
+    monkeypatch.setattr(detect, "load_lexicon", lambda: lexicon)
+    rows = detect.valid_pairs(docs, 20, policies="bare")
+    assert rows and all(r["spun"][s["end"]] == " " for r in rows for s in r["spans"])
+
+
 @pytest.mark.parametrize("word, reading", [
     ("existed", ("exist", "VBN")),  # a regular participle, missing from lemminflect's table of forms
     ("existed", ("exist", "VBD")),

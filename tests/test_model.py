@@ -204,6 +204,29 @@ def test_worker_processes_build_the_same_batches_as_one_process():
     assert one == two and len(one) > 4
 
 
+def test_training_pairs_follow_the_configured_policies():
+    from restore.text import Token, bare
+    from restore.train import BatchStream
+
+    docs = [TEXT.replace("minister", f"minister {i}") for i in range(6)]
+
+    def rows(policies: str) -> list[dict]:
+        stream = BatchStream(docs, seed=1, start_doc=0, clean_share=0.0, batch_size=4,
+                             collate=lambda rows, rng: rows, policies=policies)
+        batches = iter(stream)
+        return [row for _ in range(8) for row in next(batches)[2]]
+
+    def attached_swaps(rs: list[dict]) -> int:  # swaps with punctuation attached ("city,")
+        return sum(not bare(r["spun"], Token(r["spun"][s["start"]:s["end"]], s["start"], s["end"]))
+                   for r in rs for s in r["spans"])
+
+    assert attached_swaps(rows("seedlike")) > 0  # "city," and "border," are swapped
+    spun = rows("bare")
+    assert sum(len(r["spans"]) for r in spun) > 0 and attached_swaps(spun) == 0
+    with pytest.raises(RestoreError, match="unknown policy"):
+        BatchStream(docs, 1, 0, 0.0, 4, lambda rows, rng: rows, policies="bogus")
+
+
 def test_accumulated_batches_make_one_step_on_their_mean_gradient(tmp_path):
     import torch
 

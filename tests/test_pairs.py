@@ -28,6 +28,22 @@ def test_pairs_are_aligned_and_reproducible(tmp_path, lexicon_path):
         assert r["clean"] in TEXT
 
 
+def test_pairs_from_several_policies_and_a_bad_name(tmp_path, lexicon_path):
+    import pytest
+
+    from restore.errors import RestoreError
+
+    corpus = _corpus(tmp_path)
+    mixed = build_pairs(corpus, tmp_path / "m", seed=1, policy="seedlike,bare", lexicon_path=lexicon_path)
+    assert list(mixed) == list(build_pairs(corpus, tmp_path / "m2", seed=1, policy="seedlike,bare",
+                                           lexicon_path=lexicon_path))
+    assert list(mixed) != list(build_pairs(corpus, tmp_path / "s", seed=1, policy="seedlike",
+                                           lexicon_path=lexicon_path))
+    with pytest.raises(RestoreError, match="unknown policy 'nope'"):
+        build_pairs(corpus, tmp_path / "x", policy="mix,nope", lexicon_path=lexicon_path)
+    assert not (tmp_path / "x").exists()
+
+
 def test_paragraph_level_and_n(tmp_path, lexicon_path):
     rows = build_pairs(_corpus(tmp_path), tmp_path / "p", level="paragraph", n=5, lexicon_path=lexicon_path)
     assert len(rows) == 5

@@ -90,3 +90,24 @@ def test_bare_policy_never_swaps_a_word_with_punctuation_attached(lexicon):
     assert "betwixt" in bare.spun and bare.spun.count("successful") == 2  # the bare words are still swapped
     assert "city," in bare.spun and "“state”" in bare.spun and "month." in bare.spun
     assert unspin(bare.spun, bare.edits) == text
+
+
+def test_presets_name_one_policy_or_several_to_draw_from(lexicon):
+    import pytest
+
+    from restore.errors import RestoreError
+    from restore.spin import PRESETS, presets
+
+    assert presets("bare") == [PRESETS["bare"]]
+    assert presets("mix, mix,bare") == [None, None, PRESETS["bare"]]  # a name repeated weighs it
+    with pytest.raises(RestoreError, match="unknown policy 'bogus'"):
+        presets("mix,bogus")
+    one = Spinner(lexicon, PRESETS["token"])
+    assert Spinner(lexicon, presets("token")).spin(TEXT, seed=4).spun == one.spin(TEXT, seed=4).spun
+    # each document draws one: over seeds both presets are drawn, each spinning as it does alone
+    seedlike, attached_never = Policy(rate=1.0, wordnet=0.0), Policy(rate=1.0, wordnet=0.0, bare_only=True)
+    both = Spinner(lexicon, [seedlike, attached_never])
+    outs = [both.spin(TEXT, seed=k) for k in range(12)]
+    assert {r.policy for r in outs} == {seedlike, attached_never}
+    assert all(r.spun == Spinner(lexicon, r.policy).spin(TEXT, seed=k).spun for k, r in enumerate(outs))
+    assert [r.spun for r in outs] == [both.spin(TEXT, seed=k).spun for k in range(12)]
