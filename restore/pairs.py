@@ -124,3 +124,10 @@ def spun_articles(docs: list[str], spinner: Spinner, seed: int = 0) -> list[dict
         spans = [{"start": e.spun_start, "end": e.spun_end, "orig": e.clean} for e in res.edits]
         rows.append({"spun": res.spun, "clean": doc, "spans": spans})
     return rows
+
+
+def validation_articles(docs: list[str], n: int, policies: str = "mix") -> tuple[list[dict], list[dict]]:
+    """Documents n..2n spun with the policy mix (or `policies`), and documents 0..n unspun, as
+    harness rows: the whole articles the rewriter's document-level weights are tuned on."""
+    spun = spun_articles(docs[n : 2 * n], Spinner(load_lexicon(), presets(policies)), seed=9)
+    return spun, [{"spun": d, "clean": d, "spans": []} for d in docs[:n]]

@@ -34,10 +34,8 @@ from datasets import disable_progress_bars
 
 from restore.detect import ATTACHED_GATE, ATTACHED_HIGH, DEFAULT_DIR, GATE, MIN_RATE, RatePrior, valid_pairs
 from restore.evaluate import edit_outcomes, evaluate
-from restore.lexicon import load_lexicon
-from restore.pairs import clean_sentences, spun_articles
+from restore.pairs import clean_sentences, validation_articles
 from restore.pipeline import Pipeline
-from restore.spin import PRESETS, Spinner
 from restore.text import Token, bare
 from restore.train import read_docs
 
@@ -59,10 +57,9 @@ def main() -> None:
     pipe = Pipeline(args.model)
     # run without the gates; each gate's outputs follow below
     pipe.detector.calibration["prior"].update(gate=None, attached_gate=None)
-    sets = {"unspun articles": [{"spun": d, "clean": d, "spans": []} for d in docs[: args.articles]]}
+    sets = {"unspun articles": validation_articles(docs, args.articles)[1]}
     for policy in ("mix", "token", "chained", "bare"):
-        spinner = Spinner(load_lexicon(), PRESETS[policy])
-        sets[f"{policy} articles"] = spun_articles(docs[args.articles : 2 * args.articles], spinner, seed=9)
+        sets[f"{policy} articles"] = validation_articles(docs, args.articles, policy)[0]
     sets["spun sentences"] = valid_pairs(docs, 1000, seed=5)  # build_lm.py's tuning sentences
     sets["clean sentences"] = clean_sentences(docs, 3000, seed=5)
     runs, attached, raw = {}, {}, {}

@@ -31,12 +31,10 @@ from typing import Any, Callable
 
 from restore.detect import DEFAULT_DIR, valid_pairs
 from restore.evaluate import Restorer, edit_outcomes, evaluate
-from restore.lexicon import load_lexicon
 from restore.ngram import KneserNeyTrigram, corpus_sentences
-from restore.pairs import clean_sentences, spun_articles
+from restore.pairs import clean_sentences, validation_articles
 from restore.paths import LM_DIR
 from restore.pipeline import Document, Pipeline
-from restore.spin import Spinner, presets
 from restore.train import read_docs
 
 # Probed and left out: threshold 0.2 (+0.1-0.2 BLEU, slower), 0.4-0.6 and spun weight 1 (worse at the
@@ -156,12 +154,6 @@ def tune_surely_threshold(pipe: Pipeline, spun: list[dict], clean: list[dict], b
     _, bleu, changes, threshold = max((r for r in pool if r[1] >= best - TIE), key=lambda r: r[3])
     pipe.surely_threshold = threshold
     return threshold, bleu, changes
-
-
-def validation_articles(docs: list[str], n: int, policies: str = "mix") -> tuple[list[dict], list[dict]]:
-    """n validation articles spun with the policy mix (or `policies`), and n others unspun, as harness rows."""
-    spun = spun_articles(docs[n : 2 * n], Spinner(load_lexicon(), presets(policies)), seed=9)
-    return spun, [{"spun": d, "clean": d, "spans": []} for d in docs[:n]]
 
 
 def detected(pipe: Pipeline, texts: list[str], threshold: float | None = None) -> dict[str, Document]:

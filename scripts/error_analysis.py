@@ -1,6 +1,7 @@
 """Where the pipeline loses swaps: each spun word of validation sentences in one bucket.
 
-    python scripts/error_analysis.py            # 1000 spun validation sentences, like build_lm.py
+    python scripts/error_analysis.py                 # 1000 spun validation sentences, like build_lm.py
+    python scripts/error_analysis.py --articles 150  # build_lm.py's 150 spun validation articles instead
 
 Buckets, in pipeline order: not scored as spun at all (score < 0.2 or not eligible: names,
 capitals), scored below the edit threshold, flagged but its original is not among the
@@ -15,6 +16,7 @@ import argparse
 from collections import Counter, defaultdict
 
 from restore.detect import valid_pairs
+from restore.pairs import validation_articles
 from restore.pipeline import Pipeline
 from restore.train import read_docs
 
@@ -27,10 +29,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--articles", type=int, default=0,
+                    help="whole spun validation articles instead of sentences (each one document: the vote counts)")
     ap.add_argument("--examples", type=int, default=8)
     args = ap.parse_args()
 
-    rows = valid_pairs(read_docs(args.valid), args.n, seed=5)
+    docs = read_docs(args.valid)
+    rows = validation_articles(docs, args.articles)[0] if args.articles else valid_pairs(docs, args.n, seed=5)
+    what = f"{len(rows):,} validation {'articles' if args.articles else 'sentences'}"
     pipe = Pipeline()
     surely = pipe.rewriter.w["surely_spun"]
     texts = [r["spun"] for r in rows]
@@ -68,13 +74,13 @@ def main() -> None:
                 counts["edits to words not spun"] += 1
                 examples["edits to words not spun"].append(f"{e.old} -> {e.new}")
     total = sum(counts[b] for b in BUCKETS)
-    print(f"| {total:,} spun words of {len(rows):,} validation sentences | words | % |\n|---|---:|---:|")
+    print(f"| {total:,} spun words of {what} | words | % |\n|---|---:|---:|")
     for bucket in BUCKETS:
         print(f"| {bucket} | {counts[bucket]:,} | {100 * counts[bucket] / total:.1f} |")
     print(f"| edits to words not spun | {counts['edits to words not spun']:,} | |")
     print(f"\nOf the {counts[BUCKETS[6]]:,} kept: {counts['kept, score < 0.5']:,} scored below 0.5 "
-          f"(lexicon+context, as the beam weighs them), {counts['kept, surely spun']:,} in sentences "
-          f"surely spun (evidence >= {surely:g}).")
+          f"(lexicon+context, as the beam weighs them), {counts['kept, surely spun']:,} in "
+          f"{'articles' if args.articles else 'sentences'} surely spun (evidence >= {surely:g}).")
     for bucket, items in examples.items() if args.examples else ():
         print(f"\n{bucket}: " + "; ".join(items[: args.examples]))
 
