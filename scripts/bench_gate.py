@@ -57,8 +57,9 @@ def main() -> None:
     pipe = Pipeline(args.model)
     # run without the gates; each gate's outputs follow below
     pipe.detector.calibration["prior"].update(gate=None, attached_gate=None)
-    sets = {"unspun articles": validation_articles(docs, args.articles)[1]}
-    for policy in ("mix", "token", "chained", "bare"):
+    mix, unspun = validation_articles(docs, args.articles)
+    sets = {"unspun articles": unspun, "mix articles": mix}
+    for policy in ("token", "chained", "bare"):
         sets[f"{policy} articles"] = validation_articles(docs, args.articles, policy)[0]
     sets["spun sentences"] = valid_pairs(docs, 1000, seed=5)  # build_lm.py's tuning sentences
     sets["clean sentences"] = clean_sentences(docs, 3000, seed=5)
