@@ -16,6 +16,7 @@ from restore.io import atomic_output, read_jsonl, read_text, write_text
 from restore.paths import DETECTOR_DIR as DEFAULT_MODEL
 from restore.paths import LM_DIR
 from restore.text import block_spans, replace_spans
+from restore.workers import Cleaner, Flagger, batched, ordered_map
 
 DEFAULT_TEST = Path("data/pairs/test")
 
@@ -35,13 +36,8 @@ def cmd_detect(args: argparse.Namespace) -> None:
     if _is_jsonl(args.file):
         if args.format != "json":
             raise RestoreError("a .jsonl corpus is detected with --format json (one object per document)")
-        detector = Detector(_model_dir(args), threshold=args.threshold)
-
-        def flag(rows: list[dict]) -> None:
-            for row, spans in zip(rows, detector.detect_many([r["text"] for r in rows])):
-                row["spans"] = [s.to_dict() for s in spans]
-
-        _map_jsonl(args.file, args.output, flag, "detecting")
+        flagger = Flagger(str(_model_dir(args)), args.threshold)
+        _map_jsonl(args.file, args.output, flagger, lambda spans: {"spans": spans}, "detecting", args.jobs)
         return
     text = read_text(args.file)
     detector = Detector(_model_dir(args), threshold=args.threshold)
@@ -93,32 +89,24 @@ def _is_jsonl(name: str) -> bool:
     return name.endswith((".jsonl", ".jsonl.gz"))
 
 
-def _map_jsonl(source: str, dest: str | None, fn, desc: str, batch: int = 32) -> None:
-    """A JSON-lines corpus in, the same rows out after `fn` adds to them in batches (other
-    fields kept); the output file is written atomically."""
+def _map_jsonl(source: str, dest: str | None, fn, fields, desc: str, jobs: int, batch: int = 32) -> None:
+    """A JSON-lines corpus in, the same rows out (other fields kept), each updated with
+    `fields` of what `fn` made of its "text" (`fn` maps a batch of texts, on `jobs`
+    processes); the output file is written atomically."""
     import json
 
     from tqdm import tqdm
 
-    def flush(chunk: list[dict], out) -> None:
-        fn(chunk)
-        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk)
-
-    with atomic_output(dest) as out:
-        chunk: list[dict] = []
-        for row in tqdm(read_jsonl(source), desc=desc, unit=" docs", disable=None):
-            chunk.append(row)
-            if len(chunk) == batch:
-                flush(chunk, out)
-                chunk = []
-        flush(chunk, out)
+    with atomic_output(dest) as out, tqdm(desc=desc, unit=" docs", disable=None) as bar:
+        texts = lambda rows: [r["text"] for r in rows]  # noqa: E731
+        for rows, results in ordered_map(fn, batched(read_jsonl(source), batch), jobs, send=texts):
+            for row, result in zip(rows, results):
+                row.update(fields(result))
+            out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            bar.update(len(rows))
 
 
 def cmd_clean(args: argparse.Namespace) -> None:
-    import json
-
-    from restore.pipeline import Pipeline
-
     inputs = _inputs(args.files or ["-"])
     if (len(inputs) > 1 or any(Path(f).is_dir() for f in args.files)) and not args.out_dir:
         raise RestoreError("several inputs (or a directory) need --out-dir DIR")
@@ -128,26 +116,32 @@ def cmd_clean(args: argparse.Namespace) -> None:
     if corpora and (len(inputs) > 1 or args.format != "text"):
         raise RestoreError("a .jsonl corpus is cleaned on its own, with --format text")
     texts = [] if corpora else [(f, name, read_text(f)) for f, name in inputs]  # check all before writing
-    pipeline = Pipeline(_model_dir(args), threshold=args.threshold, rewriter=args.rewriter, lm=args.lm)
+    cleaner = Cleaner(str(_model_dir(args)), args.threshold, args.rewriter and str(args.rewriter),
+                      args.lm and str(args.lm))
     if corpora:
         dest = str(args.out_dir / inputs[0][1]) if args.out_dir else args.output
-
-        def restore(rows: list[dict]) -> None:  # each document's "text" restored, edits counted
-            for row, doc in zip(rows, pipeline.run([r["text"] for r in rows])):
-                row["text"], row["restore_edits"] = doc.restored(), len(doc.edits)
-
-        _map_jsonl(corpora[0], dest, restore, "cleaning")
+        _map_jsonl(corpora[0], dest, cleaner, lambda doc: {"text": doc.restored(), "restore_edits": len(doc.edits)},
+                   "cleaning", args.jobs)
         return
-    for name, out_name, text in texts:
-        dest = str(args.out_dir / out_name) if args.out_dir else args.output
+    if not args.out_dir:  # one input: long texts stream to stdout piece by piece
+        (name, _, text), = texts
         if args.format == "text":
-            _stream((pipeline(text[a:b]).restored() for a, b in block_spans(text)), dest)
-            continue
-        doc = pipeline(text)
-        if args.format == "json":
-            write_text(json.dumps({"input": name, **doc.to_json()}, ensure_ascii=False) + "\n", dest)
+            _stream((cleaner.pipeline()(text[a:b]).restored() for a, b in block_spans(text)), args.output)
         else:
-            write_text(doc.diff(name), dest)
+            write_text(_formatted(name, cleaner.pipeline()(text), args.format), args.output)
+        return
+    batches = batched(texts, 16)
+    for batch, docs in ordered_map(cleaner, batches, args.jobs, send=lambda b: [text for _, _, text in b]):
+        for (name, out_name, _), doc in zip(batch, docs):
+            write_text(_formatted(name, doc, args.format), str(args.out_dir / out_name))
+
+
+def _formatted(name: str, doc, fmt: str) -> str:
+    import json
+
+    if fmt == "json":
+        return json.dumps({"input": name, **doc.to_json()}, ensure_ascii=False) + "\n"
+    return doc.restored() if fmt == "text" else doc.diff(name)
 
 
 def cmd_spin(args: argparse.Namespace) -> None:
@@ -237,6 +231,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     (train_detector if args.what == "detector" else train_rewriter)(cfg, resume=args.resume)
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from restore import __version__
 
@@ -263,12 +263,18 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--no-lm", dest="lm", action="store_const", const=None,
                            help="take each span's best candidate alone (the detector still asks the shipped LM)")
 
+    def add_jobs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-j", "--jobs", type=_positive, default=1,
+                       help="worker processes for a corpus or many files, each loading the models once "
+                            "(default 1; one input is one process)")
+
     p = sub.add_parser("clean", help="restore spun text (the main job)")
     p.add_argument("files", nargs="*", help="text files, directories (their *.txt files), a .jsonl[.gz] corpus "
                                             'with a "text" field, or - for stdin (default)')
     p.add_argument("-o", "--output", help="write here instead of stdout (one input)")
     p.add_argument("--out-dir", type=Path, help="write each input's result here, same file name")
     p.add_argument("--format", choices=["text", "json", "diff"], default="text")
+    add_jobs(p)
     add_model(p)
     p.set_defaults(func=cmd_clean)
 
@@ -278,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(with --format json: one object per document, its spans added)")
     p.add_argument("-o", "--output", help="write here instead of stdout")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    add_jobs(p)
     add_model(p, rewriter=False)
     p.set_defaults(func=cmd_detect)
 

@@ -157,6 +157,51 @@ def test_clean_cli_text_json_diff_and_many_files(tiny_model, tmp_path):
     assert sorted(x.name for x in (tmp_path / "out").iterdir()) == ["a.txt", "b.txt"]
 
 
+def test_jobs_spread_a_corpus_and_many_files_over_workers_with_the_same_output(tiny_model, tmp_path):
+    base = [sys.executable, "-m", "restore.cli"]
+    model = ["--model", str(tiny_model), "--threshold", "0"]
+    corpus = tmp_path / "c.jsonl"
+    docs = [{"id": str(i), "text": TEXT if i % 3 else f"the state met at the city on day {i}"} for i in range(70)]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    subprocess.run(base + ["clean", str(corpus), "-o", str(one)] + model, check=True, capture_output=True)
+    p = subprocess.run(base + ["clean", str(corpus), "-o", str(two), "-j", "2"] + model, capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert two.read_bytes() == one.read_bytes() and [json.loads(r)["id"] for r in one.read_text().splitlines()] == [
+        d["id"] for d in docs]
+
+    flagged = tmp_path / "spans.jsonl"
+    p = subprocess.run(base + ["detect", str(corpus), "--format", "json", "-o", str(flagged), "-j", "2"] + model,
+                       capture_output=True)
+    assert p.returncode == 0, p.stderr
+    det = Detector(tiny_model, threshold=0.0)
+    got = [json.loads(r) for r in flagged.read_text(encoding="utf-8").splitlines()]
+    want = [[s.to_dict() for s in spans] for spans in det.detect_many([d["text"] for d in docs])]
+    assert [[(s["start"], s["end"]) for s in r["spans"]] for r in got] == [[(s["start"], s["end"]) for s in w]
+                                                                          for w in want]
+
+    src = tmp_path / "scraped"
+    src.mkdir()
+    for i in range(20):
+        (src / f"{i:02d}.txt").write_text(docs[i]["text"], encoding="utf-8", newline="")
+    p = subprocess.run(base + ["clean", str(src), "--out-dir", str(tmp_path / "out"), "-j", "2", "--format", "json"]
+                       + model, capture_output=True)
+    assert p.returncode == 0, p.stderr
+    pipe = Pipeline(tiny_model, threshold=0.0)
+    for i in range(20):
+        out = json.loads((tmp_path / "out" / f"{i:02d}.txt").read_text(encoding="utf-8"))
+        assert out["input"] == str(src / f"{i:02d}.txt") and out["text"] == pipe(docs[i]["text"]).restored()
+
+    # a worker's error is the same one line, and no output is left
+    bad = tmp_path / "bad.jsonl"
+    p = subprocess.run(base + ["clean", str(corpus), "-o", str(bad), "-j", "2", "--lm", str(tmp_path / "no-lm")]
+                       + model, capture_output=True)
+    assert p.returncode == 2 and p.stderr.count(b"\n") == 1 and b"language model" in p.stderr
+    assert not bad.exists() and not list(tmp_path.glob(".bad*"))
+    p = subprocess.run(base + ["clean", str(corpus), "-j", "0"], capture_output=True)
+    assert p.returncode == 2 and b"at least 1" in p.stderr
+
+
 def test_units_cut_long_unpunctuated_text():
     from restore.text import MAX_UNIT_WORDS, units
 
