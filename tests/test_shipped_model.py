@@ -273,3 +273,16 @@ def test_shipped_files_fit_the_size_limits():
     sizes = {p: p.stat().st_size for p in models.rglob("*") if p.is_file()}
     assert max(sizes.values()) < 16_000_000, max(sizes, key=sizes.get)
     assert sum(sizes.values()) < 64_000_000
+
+
+def test_the_readmes_python_example_runs_as_written(capsys):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"### From Python\n\n```python\n(.*?)```", readme, re.S)
+    assert block, "README.md has no '### From Python' example"
+    exec(compile(block.group(1), "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "North Korean leader Kim Jong Un met officials in Moscow on Tuesday."
+    assert "13 19 person -> leader" in printed[1] and any(line.startswith("connected ") for line in printed)
