@@ -236,20 +236,24 @@ class KneserNeyTrigram:
 def beam_search(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T]]], beam: int = 8,
                 lm_weight: float = 1.0) -> list[T]:
     """One option per position of a sentence, maximising lm_weight · log P_LM(the chosen words)
-    plus the options' own log costs. Each option is (its words, its cost, the value returned)."""
+    plus the options' own log costs. Each option is (its words, its cost, the value returned).
+
+    Hypotheses that end in the same two words are recombined: a trigram LM scores what follows
+    them alike, so only the best can win. The beam keeps `beam` different histories, and a run
+    of fixed words costs one LM call each, not one per hypothesis."""
     # beam entries: (score, last two LM words, values chosen so far)
     beams: list[tuple[float, tuple[str, str], tuple]] = [(0.0, (BOS, BOS), ())]
     for options in choices:
-        nxt = []
+        best: dict[tuple[str, str], tuple[float, tuple[str, str], tuple]] = {}
         for score, hist, chosen in beams:
             for words, cost, value in options:
                 s, h = score + cost, hist
                 for word in words.split():
                     s += lm_weight * lm.logprob(h[0], h[1], word)
                     h = (h[1], word)
-                nxt.append((s, h, chosen + (value,)))
-        nxt.sort(key=lambda x: -x[0])
-        beams = nxt[:beam]
+                if h not in best or s > best[h][0]:
+                    best[h] = (s, h, chosen + (value,))
+        beams = sorted(best.values(), key=lambda x: -x[0])[:beam]
     return list(max(beams, key=lambda x: x[0] + lm_weight * lm.logprob(x[1][0], x[1][1], EOS))[2])
 
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from restore.detect import Candidate, Span
-from restore.ngram import KneserNeyTrigram
+from restore.ngram import BOS, EOS, KneserNeyTrigram, beam_search
 from restore.pipeline import CandidateRewriter, Document, attested_words
 
 SENTENCES = [s.split() for s in [
@@ -62,6 +62,23 @@ def test_a_word_list_that_does_not_match_the_counts_is_a_clear_error(tmp_path):
         f.write("<s>\n</s>\nthe\n")
     with pytest.raises(RestoreError, match="vocab.txt.gz does not match"):
         KneserNeyTrigram.load(tmp_path / "lm")
+
+
+def test_the_beam_recombines_hypotheses_with_the_same_history_and_finds_the_best():
+    # two options write the same word "the": without recombination they fill a beam of 2, and
+    # "we", which the next words need, falls out of it
+    lm = KneserNeyTrigram.build(SENTENCES)
+    choices = [[("the", 0.0, "a1"), ("the", -0.01, "a2"), ("we", -3.0, "b")],
+               [("have", 0.0, None)], [("a", 0.0, None)], [("plan", 0.0, None)]]
+
+    def score(values: tuple) -> float:
+        words = [BOS, BOS] + [next(w for w, _, v in opts if v == x) for opts, x in zip(choices, values)] + [EOS]
+        cost = sum(next(c for _, c, v in opts if v == x) for opts, x in zip(choices, values))
+        return cost + sum(lm.logprob(*words[i - 2 : i + 1]) for i in range(2, len(words)))
+
+    exhaustive = max([(v,) + rest for v in ("a1", "a2", "b") for rest in [(None, None, None)]], key=score)
+    assert exhaustive[0] == "b"  # the LM's "we have a plan" outweighs the option's cost
+    assert tuple(beam_search(lm, choices, beam=2)) == exhaustive
 
 
 def test_lm_rewriter_chooses_in_context_and_keeps_clean_words():
