@@ -67,6 +67,7 @@ LM_BAND = (-2.5, 1.5)
 MAX_PHRASE = 4  # words in the longest multiword substitute read as one span (the thesaurus has a few longer)
 SURE = 0.9  # a neighbour this likely spun (lexicon+context) is read by the LM as its likeliest original
 HEAD_CHUNK = 128  # words per read of the originals head (128 x 20,000 logits: 10 MB)
+CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detector.n_candidates`)
 
 
 @dataclass
@@ -293,6 +294,7 @@ class Detector:
         self._lm_originals: dict[str, tuple[int, ...]] = {}
         self._priors: dict[str, tuple[dict[str, float], dict[str, str], dict[str, list[str]]]] = {}
         self.threshold = threshold
+        self.n_candidates = CANDIDATES  # originals offered per span; the pipeline sets its tuned number
         self.signal = load_signal(model_dir / "lexsignal.json.gz")
         self.neighbours = load_neighbours(model_dir / "neighbours.json.gz")
         # first words of the inverse index's multiword terms: only these can start a phrase
@@ -493,7 +495,7 @@ class Detector:
         return _sigmoid(c["bias"] + sum(w * f[k] for k, w in zip(FEATURES[name], c["weights"])))
 
     # -- candidates --------------------------------------------------------
-    def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = 5,
+    def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = CANDIDATES,
                         chunk: int = HEAD_CHUNK) -> list[list[Candidate]]:
         """`candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
@@ -505,7 +507,7 @@ class Detector:
             out += [self.candidates(w, g, k) for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
         return out
 
-    def candidates(self, word: str, head: "HeadGuess | None", k: int = 5) -> list[Candidate]:
+    def candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES) -> list[Candidate]:
         """Originals for a flagged word, best first, scored by the product of the inverse
         thesaurus prior and the originals head (context), normalised over every original
         either knows: a candidate only the head proposes keeps the head's own, modest
@@ -595,7 +597,8 @@ class Detector:
                 doubtful = {run[0].token.start for run, p in runs if least <= p < threshold}
                 where = [(run[0].token.start, run[-1].token.end) for run in flagged]
                 # the originals head was trained to name a phrase's original on its first word
-                cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run in flagged])
+                cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run in flagged],
+                                              self.n_candidates)
                          if with_candidates else [[] for _ in flagged])
                 spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), c)
                          for run, (a, b), c in zip(flagged, where, cands)]

@@ -267,6 +267,8 @@ class Pipeline:
                 raise RestoreError(f"language model at {lm} has no readable config.json: {e}") from None
             self.rewriter = CandidateRewriter(self.detector.lm, config.get("rewrite"))
             default = config.get("min_score", default)
+            # the beam weighs each span's originals in context, so it can use more than detect shows
+            self.detector.n_candidates = config.get("candidates", self.detector.n_candidates)
             if threshold is None:  # a threshold asked for holds everywhere
                 self.surely_threshold = config.get("min_score_surely")
         else:

@@ -14,8 +14,9 @@ Then the vote weight (how much a word's other flagged occurrences in the documen
 say) and the cost of a candidate that the document holds as itself, unflagged, are chosen
 the same way on whole validation articles, spun and unspun; then, on the sentences again,
 the keep bonus in a document whose words say surely that it was spun; then the keep bonus
-once more, which then speaks only for documents not surely spun; last, on the articles, the
-edit threshold in a document surely spun.
+once more, which then speaks only for documents not surely spun; then, on the articles, the
+edit threshold in a document surely spun; last, there too, how many candidate originals
+each span offers the beam.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from restore.pipeline import Document, Pipeline
 from restore.train import read_docs
 
 # Probed and left out: threshold 0.2 (+0.1-0.2 BLEU, slower), 0.4-0.6 and spun weight 1 (worse at the
-# budget), LM weights 0.8-1.2, beam 16 (+0.05), 10 candidates (no better than 5), candidate weight 0.7
+# budget), LM weights 0.8-1.2, beam 16 (+0.05; none since the beam recombines), candidate weight 0.7
 # (best 87.38 at 0.60 changes against 87.43 at 0.58 for 1.0, session 8, when it was in this grid).
 # on articles, after the sentence grid: the vote, then the cost of a candidate the document holds as itself
 ARTICLE_GRID = {"vote": [0.0, 2.0, 4.0, 6.0, 8.0], "attested": [0.0, 1.0, 2.0, 3.0]}
@@ -48,6 +49,9 @@ SURELY_PRECISION = 2 / 3  # of the edits a lower bonus adds, the share that must
 # after all the weights: the edit threshold in a document surely spun, where a doubtful word is
 # likelier a swap and the beam with its keep bonus has the last say (the first value: no change)
 SURELY_THRESHOLDS = [0.3, 0.2, 0.1, 0.07, 0.05, 0.03, 0.02]
+# last: how many originals each span offers the beam (the first value: the detector's own). Since the
+# beam recombines (session 19) more options no longer crowd it; in session 8 10 were no better than 5
+CANDIDATES = [5, 8, 10, 12, 15]
 GRID = {"min_score": [0.3], "spun": [2.0, 3.0], "frequency": [0.0, 0.5, 1.0],
         "keep": [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]}
 # BLEU points within which two settings tie (1,000 validation sentences cannot tell them apart):
@@ -156,6 +160,26 @@ def tune_surely_threshold(pipe: Pipeline, spun: list[dict], clean: list[dict], b
     return threshold, bleu, changes
 
 
+def tune_candidates(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: float) -> tuple[int, float, float]:
+    """How many candidate originals each flagged span offers the beam, on validation articles,
+    spun and unspun: the best BLEU within the rules of `faithful_grid` (against the first, the
+    detector's own number); of those within TIE BLEU of the best, the fewest (the fastest).
+    Returns (number, BLEU, changes per 1000) and leaves it set."""
+    texts = [r["spun"] for r in spun + clean]
+
+    def rewrite(k: int) -> dict[str, Document]:
+        pipe.detector.n_candidates = k
+        found = detected(pipe, texts)
+        return {t: pipe.rewriter(replace(found[t])) for t in texts}
+
+    results = faithful_grid(CANDIDATES, rewrite, lambda k: f"{k} candidates", spun, clean, budget)
+    pool = [r for r in results if r[0]] or results[:1]
+    best = max(r[1] for r in pool)
+    _, bleu, changes, k = min((r for r in pool if r[1] >= best - TIE), key=lambda r: r[3])
+    pipe.detector.n_candidates = k
+    return k, bleu, changes
+
+
 def detected(pipe: Pipeline, texts: list[str], threshold: float | None = None) -> dict[str, Document]:
     """Each text detected once (one document each), to be rewritten under many weights."""
     return dict(zip(texts, pipe.detect(texts, threshold=threshold)))
@@ -228,6 +252,7 @@ def main() -> None:
     keep, keep_bleu, keep_changes = tune_weight(pipe, "keep", GRID["keep"], spun, clean, found_at[min_score],
                                                 args.clean_budget)
     surely_threshold, _, _ = tune_surely_threshold(pipe, articles_spun, articles_clean, args.clean_budget)
+    candidates, _, _ = tune_candidates(pipe, articles_spun, articles_clean, args.clean_budget)
     found_articles = detected(pipe, [r["spun"] for r in articles_spun + articles_clean])
     restore = restorer(pipe, found_articles)
     final_bleu = evaluate("final", restore, articles_spun, batch_size=8).bleu
@@ -236,7 +261,7 @@ def main() -> None:
     if not math.isfinite(surely["surely_spun"]):
         surely = {}  # not chosen: JSON has no infinity, and the rewriter's default is the same
     meta = {"min_count": args.min_count, "min_name_count": args.min_name_count, "min_score": min_score,
-            "min_score_surely": surely_threshold,
+            "min_score_surely": surely_threshold, "candidates": candidates,
             "rewrite": {"lm": 1.0, "candidate": 1.0, **cfg, "keep": keep, **{k: v[0] for k, v in article_tuned.items()},
                         **surely, "beam": 8},
             "tuned": {"valid_bleu_grid": round(bleu, 2), "valid_changes_per_1000_clean_grid": round(changes, 2),

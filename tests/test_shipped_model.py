@@ -286,3 +286,17 @@ def test_the_readmes_python_example_runs_as_written(capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "North Korean leader Kim Jong Un met officials in Moscow on Tuesday."
     assert "13 19 person -> leader" in printed[1] and any(line.startswith("connected ") for line in printed)
+
+
+def test_the_beam_is_offered_the_tuned_number_of_candidates_and_detect_shows_fewer(pipe):
+    import json
+
+    from restore.detect import CANDIDATES, detect
+    from restore.paths import LM_DIR
+
+    tuned = json.loads((LM_DIR / "config.json").read_text(encoding="utf-8"))["candidates"]
+    assert pipe.detector.n_candidates == tuned > CANDIDATES
+    text = "The brace met astatine the gathering successful the metropolis connected Tuesday."
+    offered = [len(s.candidates) for s in pipe.detect([text])[0].spans]
+    shown = [len(s.candidates) for s in detect(text)]
+    assert max(offered) == tuned and max(shown) == CANDIDATES
