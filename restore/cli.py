@@ -98,8 +98,8 @@ def _map_jsonl(source: str, dest: str | None, fn, fields, desc: str, jobs: int, 
     from tqdm import tqdm
 
     with atomic_output(dest) as out, tqdm(desc=desc, unit=" docs", disable=None) as bar:
-        texts = lambda rows: [r["text"] for r in rows]  # noqa: E731
-        for rows, results in ordered_map(fn, batched(read_jsonl(source), batch), jobs, send=texts):
+        batches = batched(read_jsonl(source), batch)
+        for rows, results in ordered_map(fn, batches, jobs, send=lambda rows: [r["text"] for r in rows]):
             for row, result in zip(rows, results):
                 row.update(fields(result))
             out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

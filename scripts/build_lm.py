@@ -138,46 +138,27 @@ def tune_surely(pipe: Pipeline, spun: list[dict], clean: list[dict], found: dict
     return setting, bleu, changes
 
 
-def tune_surely_threshold(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: float) -> tuple[float, float, float]:
-    """The edit threshold in documents surely spun, on validation articles, spun (`spun`) and
-    unspun (`clean`): the best BLEU among thresholds within the rules of `faithful_grid` (against
-    the threshold of the rest, the first); of those within TIE BLEU of the best, the highest (the
-    fewest spans to decide: the fastest). Returns (threshold, BLEU, changes per 1000) and leaves
-    it set."""
+def tune_on_articles(pipe: Pipeline, values: list[Any], apply: Callable[[Any], None], label: Callable[[Any], str],
+                     fastest: Callable, spun: list[dict], clean: list[dict], budget: float) -> tuple[Any, float, float]:
+    """A setting of what the detector hands the rewriter, on validation articles, spun (`spun`)
+    and unspun (`clean`): the best BLEU among `values` within the rules of `faithful_grid`
+    (against the first, the setting so far); of those within TIE BLEU of the best, the fastest
+    (`fastest` of them: max for the edit threshold in surely spun documents, the fewest spans to
+    decide; min for the candidates per span). Returns (value, BLEU, changes per 1000) and leaves
+    it applied."""
     texts = [r["spun"] for r in spun + clean]
 
-    def rewrite(threshold: float) -> dict[str, Document]:
-        pipe.surely_threshold = threshold
+    def rewrite(value: Any) -> dict[str, Document]:
+        apply(value)
         found = detected(pipe, texts)
         return {t: pipe.rewriter(replace(found[t])) for t in texts}
 
-    results = faithful_grid(SURELY_THRESHOLDS, rewrite, lambda t: f"threshold in surely spun documents {t}",
-                            spun, clean, budget)
+    results = faithful_grid(values, rewrite, label, spun, clean, budget)
     pool = [r for r in results if r[0]] or results[:1]
     best = max(r[1] for r in pool)
-    _, bleu, changes, threshold = max((r for r in pool if r[1] >= best - TIE), key=lambda r: r[3])
-    pipe.surely_threshold = threshold
-    return threshold, bleu, changes
-
-
-def tune_candidates(pipe: Pipeline, spun: list[dict], clean: list[dict], budget: float) -> tuple[int, float, float]:
-    """How many candidate originals each flagged span offers the beam, on validation articles,
-    spun and unspun: the best BLEU within the rules of `faithful_grid` (against the first, the
-    detector's own number); of those within TIE BLEU of the best, the fewest (the fastest).
-    Returns (number, BLEU, changes per 1000) and leaves it set."""
-    texts = [r["spun"] for r in spun + clean]
-
-    def rewrite(k: int) -> dict[str, Document]:
-        pipe.detector.n_candidates = k
-        found = detected(pipe, texts)
-        return {t: pipe.rewriter(replace(found[t])) for t in texts}
-
-    results = faithful_grid(CANDIDATES, rewrite, lambda k: f"{k} candidates", spun, clean, budget)
-    pool = [r for r in results if r[0]] or results[:1]
-    best = max(r[1] for r in pool)
-    _, bleu, changes, k = min((r for r in pool if r[1] >= best - TIE), key=lambda r: r[3])
-    pipe.detector.n_candidates = k
-    return k, bleu, changes
+    _, bleu, changes, value = fastest((r for r in pool if r[1] >= best - TIE), key=lambda r: r[3])
+    apply(value)
+    return value, bleu, changes
 
 
 def detected(pipe: Pipeline, texts: list[str], threshold: float | None = None) -> dict[str, Document]:
@@ -251,8 +232,12 @@ def main() -> None:
     # the keep bonus once more, now that documents surely spun have their own: it speaks for the rest
     keep, keep_bleu, keep_changes = tune_weight(pipe, "keep", GRID["keep"], spun, clean, found_at[min_score],
                                                 args.clean_budget)
-    surely_threshold, _, _ = tune_surely_threshold(pipe, articles_spun, articles_clean, args.clean_budget)
-    candidates, _, _ = tune_candidates(pipe, articles_spun, articles_clean, args.clean_budget)
+    surely_threshold, _, _ = tune_on_articles(pipe, SURELY_THRESHOLDS, lambda t: setattr(pipe, "surely_threshold", t),
+                                              lambda t: f"threshold in surely spun documents {t}", max,
+                                              articles_spun, articles_clean, args.clean_budget)
+    candidates, _, _ = tune_on_articles(pipe, CANDIDATES, lambda k: setattr(pipe.detector, "n_candidates", k),
+                                        lambda k: f"{k} candidates", min, articles_spun, articles_clean,
+                                        args.clean_budget)
     found_articles = detected(pipe, [r["spun"] for r in articles_spun + articles_clean])
     restore = restorer(pipe, found_articles)
     final_bleu = evaluate("final", restore, articles_spun, batch_size=8).bleu
