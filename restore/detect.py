@@ -22,6 +22,7 @@ import gzip
 import json
 import math
 import random
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
@@ -49,6 +50,13 @@ _DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
 _NUMERALS = set(NUMBER_WORDS) | set(
     "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
     "seventy eighty ninety hundred thousand million billion trillion dozen".split())
+# The train split's newswire (Reuters, 1987) writes shorthand that a modern article writes in
+# full ("rose 5 pct"), so the thesaurus's "pct" looks the likeliest original of every "percent":
+# these originals are offered only in a document that writes shorthand itself.
+SHORTHAND = frozenset("pct corp inc co yr".split())
+_WRITES_SHORTHAND = re.compile(r"\b(?:pct|mln|bln|dlrs|cts|shr|qtr|mths)\b")
+# a percentage is written in figures ("5 percent", "5%"): such a digit is no spun number word
+_PERCENTAGE = re.compile(r"\s*(?:%|percent(?:age)?\b|per cent\b|pct\b)")
 FEATURES = {
     "lexicon": ["lex", "unseen"],
     "context": ["ctx"],
@@ -68,6 +76,12 @@ MAX_PHRASE = 4  # words in the longest multiword substitute read as one span (th
 SURE = 0.9  # a neighbour this likely spun (lexicon+context) is read by the LM as its likeliest original
 HEAD_CHUNK = 128  # words per read of the originals head (128 x 20,000 logits: 10 MB)
 CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detector.n_candidates`)
+# A spinner whose thesaurus differs from ours may have gone a step further than our inverse index
+# reaches (new -> fresh -> caller): with `Detector.second_hop` h, a span's originals are
+# (1 - h) P(x) + h sum_x P(x) P(y | x), x its own candidates, P(y | x) the inverse prior of x;
+# through its first SECOND_HOP_VIA candidates and their SECOND_HOP_EACH likeliest originals,
+# single words and no numbers, of which the SECOND_HOP_EXTRA likeliest join the span's own.
+SECOND_HOP_VIA, SECOND_HOP_EACH, SECOND_HOP_EXTRA = 5, 10, 3
 
 
 @dataclass
@@ -170,6 +184,12 @@ def _logit(p: float) -> float:
 def _logits(probs: list[float]) -> np.ndarray:
     p = np.clip(np.asarray(probs, dtype=float), 1e-4, 1 - 1e-4)
     return np.log(p / (1 - p))
+
+
+def _ruled_out(p: float, share: float) -> float:
+    """P(spun | its original is none of some ruled out), from P(spun) and the share they held."""
+    rest = p * (1 - share)
+    return rest / (rest + 1 - p) if rest + 1 - p > 0 else 0.0
 
 
 def _sigmoid(x: float) -> float:
@@ -295,6 +315,7 @@ class Detector:
         self._priors: dict[str, tuple[dict[str, float], dict[str, str], dict[str, list[str]]]] = {}
         self.threshold = threshold
         self.n_candidates = CANDIDATES  # originals offered per span; the pipeline sets its tuned number
+        self.second_hop = 0.0  # the chance that a spinner chained (SECOND_HOP_VIA); the pipeline sets its tuned one
         self.signal = load_signal(model_dir / "lexsignal.json.gz")
         self.neighbours = load_neighbours(model_dir / "neighbours.json.gz")
         # first words of the inverse index's multiword terms: only these can start a phrase
@@ -339,9 +360,10 @@ class Detector:
         w = tok.text
         if glued(text, tok):
             return False
-        if not tok.is_word:  # "1" for "one"; but not "November 6" or "Article 5"
+        if not tok.is_word:  # "1" for "one"; but not "November 6", "Article 5" or "5 percent"
             before = text[: tok.start].rstrip().rsplit(" ", 1)[-1]
-            return w in _DIGITS and not (before[:1].isupper() and before.isalpha())
+            return (w in _DIGITS and not (before[:1].isupper() and before.isalpha())
+                    and not _PERCENTAGE.match(text, tok.end))
         if w.islower():
             return True
         initial = not text[: tok.start].strip(" \t\"“‘'([")
@@ -496,46 +518,86 @@ class Detector:
 
     # -- candidates --------------------------------------------------------
     def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = CANDIDATES,
-                        chunk: int = HEAD_CHUNK) -> list[list[Candidate]]:
-        """`candidates` for many words, the originals head read in chunks of `chunk` words: a
+                        chunk: int = HEAD_CHUNK, ruled_out: frozenset[str] = frozenset()
+                        ) -> list[tuple[list[Candidate], float]]:
+        """`ruled_candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
         still in cache, and a long document never holds the whole matrix."""
-        out: list[list[Candidate]] = []
+        out: list[tuple[list[Candidate], float]] = []
         for i in range(0, len(words), chunk):
             with torch.inference_mode():
                 logits = self.bundle.model.orig_head(torch.stack(states[i : i + chunk]))
-            out += [self.candidates(w, g, k) for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
+            out += [self.ruled_candidates(w, g, k, ruled_out)
+                    for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
         return out
 
     def candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES) -> list[Candidate]:
-        """Originals for a flagged word, best first, scored by the product of the inverse
-        thesaurus prior and the originals head (context), normalised over every original
-        either knows: a candidate only the head proposes keeps the head's own, modest
-        probability instead of looking certain for being alone in the top k."""
+        """Originals for a flagged word, best first: its own k likeliest (`original_probs`), and with
+        `second_hop` those a second step back adds (SECOND_HOP_VIA)."""
+        return self.ruled_candidates(word, head, k)[0]
+
+    def ruled_candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES,
+                         ruled_out: frozenset[str] = frozenset()) -> tuple[list[Candidate], float]:
+        """`candidates` when the originals `ruled_out` cannot be the word's (nor a step on the way
+        to it), and the share of its originals' probability they held: for P(spun) to be moved by."""
         key = word.lower()
+        probs = self.original_probs(key, head, k)
+        share = min(sum(probs.pop(c) for c in ruled_out & probs.keys()), 1.0)
+        best = sorted(probs, key=lambda c: -probs[c])[:k]
+        if self.second_hop:
+            probs, extra = self._second_hop(key, probs, best)
+            best = sorted(best + extra, key=lambda c: -probs[c])
+        return [Candidate(match_case(c, word), round(min(probs[c], 1.0), 4)) for c in best], share
+
+    def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES) -> dict[str, float]:
+        """P(original | spun word, context) of each original the thesaurus or the head (its k best) offers,
+        by the product of the inverse thesaurus prior and the originals head (context),
+        normalised over every original either knows: a candidate only the head proposes keeps
+        the head's own, modest probability instead of looking certain for being alone in the top
+        k. Without the head, the prior alone."""
         prior, base_of, forms_of = self._prior(key)
-        if head is not None:
-            beta = self.calibration["beta"] if self.calibration else 1.0
-            vocab = self.bundle.orig_index
-            top = [self.bundle.originals[i] for i in head.top[:k]]
-            # in a fixed order (ties keep it); the head's "use" is "using" for "utilizing"
-            cands = list(dict.fromkeys(list(prior) + [f for c in top for f in forms_of.get(c, [c])]))
-            looked_up = [c for c in dict.fromkeys(cands + list(forms_of)) if c in vocab]
-            lp = dict(zip(looked_up, head.logprobs([vocab[c] for c in looked_up])))  # one gather, not one per word
-            # an inflected original also takes its base form's guess
-            guess = {c: max(lp.get(c, -12.0), lp.get(base_of.get(c, c), -12.0)) for c in cands}
-            scores = {c: guess[c] + beta * math.log(prior.get(c, 0.0) + 1e-4) for c in cands
-                      if c not in (key, "<unk>") and not (key in _NUMERALS and _is_number(c))}
-            # log Z over the whole originals space: the head sums to 1, each at the floor but the prior's
-            floor = beta * math.log(1e-4)
-            z = math.log(math.exp(floor) + sum(math.exp(guess[c]) * ((p + 1e-4) ** beta - math.exp(floor))
-                                               for c, p in prior.items()))
-            best = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
-            return [Candidate(match_case(c, word), round(min(math.exp(s - z), 1.0), 4)) for c, s in best]
-        scores = {c: p for c, p in prior.items() if c != key}
-        best = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
-        total = sum(scores.values()) or 1.0
-        return [Candidate(match_case(c, word), round(p / total, 4)) for c, p in best]
+        if head is None:
+            total = sum(p for c, p in prior.items() if c != key) or 1.0
+            return {c: p / total for c, p in prior.items() if c != key}
+        beta = self.calibration["beta"] if self.calibration else 1.0
+        vocab = self.bundle.orig_index
+        top = [self.bundle.originals[i] for i in head.top[:k]]
+        # in a fixed order (ties keep it); the head's "use" is "using" for "utilizing"
+        cands = list(dict.fromkeys(list(prior) + [f for c in top for f in forms_of.get(c, [c])]))
+        looked_up = [c for c in dict.fromkeys(cands + list(forms_of)) if c in vocab]
+        lp = dict(zip(looked_up, head.logprobs([vocab[c] for c in looked_up])))  # one gather, not one per word
+        # an inflected original also takes its base form's guess
+        guess = {c: max(lp.get(c, -12.0), lp.get(base_of.get(c, c), -12.0)) for c in cands}
+        scores = {c: guess[c] + beta * math.log(prior.get(c, 0.0) + 1e-4) for c in cands
+                  if c not in (key, "<unk>") and not (key in _NUMERALS and _is_number(c))}
+        # log Z over the whole originals space: the head sums to 1, each at the floor but the prior's
+        floor = beta * math.log(1e-4)
+        z = math.log(math.exp(floor) + sum(math.exp(guess[c]) * ((p + 1e-4) ** beta - math.exp(floor))
+                                           for c, p in prior.items()))
+        return {c: math.exp(s - z) for c, s in scores.items()}
+
+    def _flag_only(self, word: str, in_full: bool) -> tuple[list[Candidate], float]:
+        """No candidates (flags only, fast), and the share of SHORTHAND in a text written in full by
+        the thesaurus alone (the head's state was not kept)."""
+        if not in_full:
+            return [], 0.0
+        probs = self.original_probs(word.lower(), None)
+        return [], min(sum(p for c, p in probs.items() if c in SHORTHAND), 1.0)
+
+    def _second_hop(self, key: str, probs: dict[str, float], best: list[str]) -> tuple[dict[str, float], list[str]]:
+        """The mixture of SECOND_HOP_VIA over a span's originals `probs` (its k `best`), and the
+        SECOND_HOP_EXTRA likeliest originals it adds."""
+        h = self.second_hop
+        mixed = {c: (1 - h) * p for c, p in probs.items()}
+        for x in best[:SECOND_HOP_VIA]:
+            if _is_number(x):
+                continue
+            for y, q in self.lex.originals(x)[:SECOND_HOP_EACH]:
+                if y != key and " " not in y and not _is_number(y):
+                    mixed[y] = mixed.get(y, 0.0) + h * probs[x] * q
+        own = set(probs)
+        extra = sorted((y for y in mixed if y not in own), key=lambda y: -mixed[y])[:SECOND_HOP_EXTRA]
+        return mixed, extra
 
     def _prior(self, key: str) -> tuple[dict[str, float], dict[str, str], dict[str, list[str]]]:
         """A spun word's originals by the thesaurus alone (cached, not to be changed): the
@@ -581,6 +643,8 @@ class Detector:
         by `scored_by`'s probability (default: the same signal); and its evidence of being spun.
         `surely` (evidence, threshold): a document whose evidence is at least the first is
         flagged from the second threshold instead (the rewriter's own say on a doubtful word).
+        In a text written in full (no newswire shorthand), a span's probabilities are those of
+        being spun from something other than SHORTHAND ("percent" is then seldom spun at all).
         Texts are scored about GROUP_CHARS at a time, so that memory stays bounded (every word's
         scores and encoder state are held until its group is done)."""
         scored_by = scored_by or signal
@@ -593,15 +657,23 @@ class Detector:
                 evidence, attached = self.apply_prior(words, signals)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 runs = [(run, _mean(ws.probs[signal] for ws in run)) for run in self.phrases(part, words)]
-                flagged = [run for run, p in runs if p >= least]
-                doubtful = {run[0].token.start for run, p in runs if least <= p < threshold}
-                where = [(run[0].token.start, run[-1].token.end) for run in flagged]
+                in_full = not _WRITES_SHORTHAND.search(part)  # SHORTHAND ruled out
+                flagged = [(run, p) for run, p in runs if p >= least]
+                where = [(run[0].token.start, run[-1].token.end) for run, _ in flagged]
                 # the originals head was trained to name a phrase's original on its first word
-                cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run in flagged],
-                                              self.n_candidates)
-                         if with_candidates else [[] for _ in flagged])
-                spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), c)
-                         for run, (a, b), c in zip(flagged, where, cands)]
+                cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run, _ in flagged],
+                                              self.n_candidates, ruled_out=SHORTHAND if in_full else frozenset())
+                         if with_candidates else [self._flag_only(part[a:b], in_full) for a, b in where])
+                spans, doubtful = [], set()
+                for (run, p), (a, b), (cs, share) in zip(flagged, where, cands):
+                    score = _mean(ws.probs[scored_by] for ws in run)
+                    if share:
+                        p, score = _ruled_out(p, share), _ruled_out(score, share)
+                        if p < least:
+                            continue
+                    if p < threshold:
+                        doubtful.add(a)
+                    spans.append(Span(a, b, part[a:b], round(score, 4), cs))
                 out.append(Detection(spans, evidence, attached, doubtful))
         return out
 
@@ -794,7 +866,7 @@ def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[di
     for beta in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
         det.calibration["beta"] = beta
         found = det.candidates_many([ws.token.text for ws, _ in flagged], [ws.hidden for ws, _ in flagged], k=1)
-        ok = sum(bool(c) and c[0].text.lower() == o.lower() for (_, o), c in zip(flagged, found))
+        ok = sum(bool(c) and c[0].text.lower() == o.lower() for (_, o), (c, _) in zip(flagged, found))
         best = max(best, (ok / max(len(flagged), 1), beta))
     calib["beta"] = det.calibration["beta"] = best[1]
     calib["valid_top1"] = round(best[0], 4)
@@ -863,7 +935,7 @@ def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict
 
     maybe = [w for w in words + clean_words if w.ws.probs["combined"] >= 0.2]
     best_cand = {id(w): (c[0].text if c else None)
-                 for w, c in zip(maybe, det.candidates_many([w.ws.token.text for w in maybe],
+                 for w, (c, _) in zip(maybe, det.candidates_many([w.ws.token.text for w in maybe],
                                                             [w.ws.hidden for w in maybe], k=1))}
     n_clean = sum(len(r["clean"].split()) for r in clean_rows)
 

@@ -15,8 +15,9 @@ say) and the cost of a candidate that the document holds as itself, unflagged, a
 the same way on whole validation articles, spun and unspun; then, on the sentences again,
 the keep bonus in a document whose words say surely that it was spun; then the keep bonus
 once more, which then speaks only for documents not surely spun; then, on the articles, the
-edit threshold in a document surely spun; last, there too, how many candidate originals
-each span offers the beam.
+edit threshold in a document surely spun; there too, how many candidate originals each
+span offers the beam; last, how much a second step back through the thesaurus weighs, on
+articles spun by the training mix and by a spinner whose thesaurus differs (--hop-policies).
 """
 
 from __future__ import annotations
@@ -49,9 +50,12 @@ SURELY_PRECISION = 2 / 3  # of the edits a lower bonus adds, the share that must
 # after all the weights: the edit threshold in a document surely spun, where a doubtful word is
 # likelier a swap and the beam with its keep bonus has the last say (the first value: no change)
 SURELY_THRESHOLDS = [0.3, 0.2, 0.1, 0.07, 0.05, 0.03, 0.02]
-# last: how many originals each span offers the beam (the first value: the detector's own). Since the
+# then: how many originals each span offers the beam (the first value: the detector's own). Since the
 # beam recombines (session 19) more options no longer crowd it; in session 8 10 were no better than 5
 CANDIDATES = [5, 8, 10, 12, 15]
+# last: the chance that a spinner chained through its thesaurus (`Detector.second_hop`; the first
+# value: never), on articles spun by --hop-policies, of the ties the smallest
+SECOND_HOPS = [0.0, 0.02, 0.05, 0.1, 0.2]
 GRID = {"min_score": [0.3], "spun": [2.0, 3.0], "frequency": [0.0, 0.5, 1.0],
         "keep": [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]}
 # BLEU points within which two settings tie (1,000 validation sentences cannot tell them apart):
@@ -188,6 +192,9 @@ def main() -> None:
     ap.add_argument("--policies", default="mix",
                     help="spinner presets the validation sentences and articles are spun with, comma-separated, "
                          "one drawn per document (as the detector was trained and calibrated)")
+    ap.add_argument("--hop-policies", default="mix,chained",
+                    help="presets of the validation articles the second hop is tuned on: a real spinner's thesaurus "
+                         "differs from ours, as the chained preset's does (which the detector never saw)")
     ap.add_argument("--clean-budget", type=float, default=0.6,
                     help="most changed words per 1000 clean validation words a setting may make (the target is "
                          "1 on test, where the same setting has changed 1.3-1.5 times as many)")
@@ -238,6 +245,10 @@ def main() -> None:
     candidates, _, _ = tune_on_articles(pipe, CANDIDATES, lambda k: setattr(pipe.detector, "n_candidates", k),
                                         lambda k: f"{k} candidates", min, articles_spun, articles_clean,
                                         args.clean_budget)
+    hop_spun = validation_articles(docs, args.n_articles, args.hop_policies)[0]
+    second_hop, hop_bleu, _ = tune_on_articles(pipe, SECOND_HOPS, lambda h: setattr(pipe.detector, "second_hop", h),
+                                               lambda h: f"second hop {h} ({args.hop_policies})", min, hop_spun,
+                                               articles_clean, args.clean_budget)
     found_articles = detected(pipe, [r["spun"] for r in articles_spun + articles_clean])
     restore = restorer(pipe, found_articles)
     final_bleu = evaluate("final", restore, articles_spun, batch_size=8).bleu
@@ -246,7 +257,7 @@ def main() -> None:
     if not math.isfinite(surely["surely_spun"]):
         surely = {}  # not chosen: JSON has no infinity, and the rewriter's default is the same
     meta = {"min_count": args.min_count, "min_name_count": args.min_name_count, "min_score": min_score,
-            "min_score_surely": surely_threshold, "candidates": candidates,
+            "min_score_surely": surely_threshold, "candidates": candidates, "second_hop": second_hop,
             "rewrite": {"lm": 1.0, "candidate": 1.0, **cfg, "keep": keep, **{k: v[0] for k, v in article_tuned.items()},
                         **surely, "beam": 8},
             "tuned": {"valid_bleu_grid": round(bleu, 2), "valid_changes_per_1000_clean_grid": round(changes, 2),
@@ -259,6 +270,7 @@ def main() -> None:
                       "valid_bleu": round(keep_bleu, 2), "valid_changes_per_1000_clean": round(keep_changes, 2),
                       "valid_article_bleu": round(final_bleu, 2),
                       "valid_article_changes_per_1000_clean": round(final_changes, 2),
+                      "valid_article_bleu_second_hop": round(hop_bleu, 2), "hop_policies": args.hop_policies,
                       "n_articles": args.n_articles}}
     lm.save_config(args.out, meta)  # the counts were saved above
     print(json.dumps(meta, indent=2))
