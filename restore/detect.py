@@ -186,6 +186,11 @@ def _logits(probs: list[float]) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _pop_share(probs: dict[str, float], ruled_out: frozenset[str]) -> float:
+    """Take the originals `ruled_out` out of `probs`; the share of the probability they held."""
+    return min(sum(probs.pop(c) for c in ruled_out & probs.keys()), 1.0)
+
+
 def _ruled_out(p: float, share: float) -> float:
     """P(spun | its original is none of some ruled out), from P(spun) and the share they held."""
     rest = p * (1 - share)
@@ -542,7 +547,7 @@ class Detector:
         to it), and the share of its originals' probability they held: for P(spun) to be moved by."""
         key = word.lower()
         probs = self.original_probs(key, head, k)
-        share = min(sum(probs.pop(c) for c in ruled_out & probs.keys()), 1.0)
+        share = _pop_share(probs, ruled_out)
         best = sorted(probs, key=lambda c: -probs[c])[:k]
         if self.second_hop:
             probs, extra = self._second_hop(key, probs, best)
@@ -576,13 +581,10 @@ class Detector:
                                            for c, p in prior.items()))
         return {c: math.exp(s - z) for c, s in scores.items()}
 
-    def _flag_only(self, word: str, in_full: bool) -> tuple[list[Candidate], float]:
-        """No candidates (flags only, fast), and the share of SHORTHAND in a text written in full by
-        the thesaurus alone (the head's state was not kept)."""
-        if not in_full:
-            return [], 0.0
-        probs = self.original_probs(word.lower(), None)
-        return [], min(sum(p for c, p in probs.items() if c in SHORTHAND), 1.0)
+    def _thesaurus_share(self, word: str, ruled_out: frozenset[str]) -> float:
+        """The share of `ruled_out` among a word's originals by the thesaurus alone (flags only:
+        the head's state was not kept)."""
+        return _pop_share(self.original_probs(word.lower(), None), ruled_out) if ruled_out else 0.0
 
     def _second_hop(self, key: str, probs: dict[str, float], best: list[str]) -> tuple[dict[str, float], list[str]]:
         """The mixture of SECOND_HOP_VIA over a span's originals `probs` (its k `best`), and the
@@ -657,13 +659,13 @@ class Detector:
                 evidence, attached = self.apply_prior(words, signals)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 runs = [(run, _mean(ws.probs[signal] for ws in run)) for run in self.phrases(part, words)]
-                in_full = not _WRITES_SHORTHAND.search(part)  # SHORTHAND ruled out
+                ruled_out = frozenset() if _WRITES_SHORTHAND.search(part) else SHORTHAND  # a text written in full
                 flagged = [(run, p) for run, p in runs if p >= least]
                 where = [(run[0].token.start, run[-1].token.end) for run, _ in flagged]
                 # the originals head was trained to name a phrase's original on its first word
                 cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run, _ in flagged],
-                                              self.n_candidates, ruled_out=SHORTHAND if in_full else frozenset())
-                         if with_candidates else [self._flag_only(part[a:b], in_full) for a, b in where])
+                                              self.n_candidates, ruled_out=ruled_out)
+                         if with_candidates else [([], self._thesaurus_share(part[a:b], ruled_out)) for a, b in where])
                 spans, doubtful = [], set()
                 for (run, p), (a, b), (cs, share) in zip(flagged, where, cands):
                     score = _mean(ws.probs[scored_by] for ws in run)
