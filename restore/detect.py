@@ -55,8 +55,21 @@ _NUMERALS = set(NUMBER_WORDS) | set(
 # these originals are offered only in a document that writes shorthand itself.
 SHORTHAND = frozenset("pct corp inc co yr".split())
 _WRITES_SHORTHAND = re.compile(r"\b(?:pct|mln|bln|dlrs|cts|shr|qtr|mths)\b")
+# An original that the newswire mostly writes in shorthand ("mln" 12,885 times in the train
+# split, "million" 495) is, in a text written in full, as frequent as both forms together: its
+# inverse-thesaurus prior is raised by that ratio there ("2 cardinal" is then "2 million", not
+# the "2 billion" of a split that writes "billion" in full).
+WRITTEN_SHORT = {"million": "mln", "dollars": "dlrs", "cents": "cts"}
 # a percentage is written in figures ("5 percent", "5%"): such a digit is no spun number word
 _PERCENTAGE = re.compile(r"\s*(?:%|percent(?:age)?\b|per cent\b|pct\b)")
+# So is a digit before a magnitude in a text written in full ("2 million"), and before what a
+# spinner writes for one ("2 cardinal" is "2 million" spun); the newswire that writes "mln"
+# spells out "two mln", and there a "2 mln" is likelier spun.
+MAGNITUDES = ("million", "billion", "trillion")
+# A spun word that likeliest stands for a magnitude is restored only if one magnitude holds
+# this share of their probability: "£2 cardinal" left as it is reads as spun, "£2 billion" for
+# "£2 million" reads as a fact.
+MAGNITUDE_ODDS = 0.9
 FEATURES = {
     "lexicon": ["lex", "unseen"],
     "context": ["ctx"],
@@ -325,6 +338,10 @@ class Detector:
         self.neighbours = load_neighbours(model_dir / "neighbours.json.gz")
         # first words of the inverse index's multiword terms: only these can start a phrase
         self._phrase_starts = {key.split(" ", 1)[0] for key in self.lex.inverse if " " in key}
+        units = {*MAGNITUDES, *(s for u in MAGNITUDES for s in self.lex.substitutes(u) if " " not in s)}
+        self._in_full = {o: (self.lex.count(o) + self.lex.count(short)) / max(self.lex.count(o), 1)
+                         for o, short in WRITTEN_SHORT.items()}
+        self._magnitude = re.compile(r"\s+(?:" + "|".join(sorted(units)) + r")\b")
         calib = model_dir / "calibration.json"
         if calibrated and not calib.is_file():
             raise RestoreError(f"{calib} missing: run scripts/calibrate_detector.py")
@@ -523,8 +540,8 @@ class Detector:
 
     # -- candidates --------------------------------------------------------
     def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = CANDIDATES,
-                        chunk: int = HEAD_CHUNK, ruled_out: frozenset[str] = frozenset()
-                        ) -> list[tuple[list[Candidate], float]]:
+                        chunk: int = HEAD_CHUNK, ruled_out: frozenset[str] = frozenset(),
+                        raised: dict[str, float] | None = None) -> list[tuple[list[Candidate], float]]:
         """`ruled_candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
         still in cache, and a long document never holds the whole matrix."""
@@ -532,7 +549,7 @@ class Detector:
         for i in range(0, len(words), chunk):
             with torch.inference_mode():
                 logits = self.bundle.model.orig_head(torch.stack(states[i : i + chunk]))
-            out += [self.ruled_candidates(w, g, k, ruled_out)
+            out += [self.ruled_candidates(w, g, k, ruled_out, raised)
                     for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
         return out
 
@@ -542,12 +559,21 @@ class Detector:
         return self.ruled_candidates(word, head, k)[0]
 
     def ruled_candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES,
-                         ruled_out: frozenset[str] = frozenset()) -> tuple[list[Candidate], float]:
+                         ruled_out: frozenset[str] = frozenset(), raised: dict[str, float] | None = None
+                         ) -> tuple[list[Candidate], float]:
         """`candidates` when the originals `ruled_out` cannot be the word's (nor a step on the way
-        to it), and the share of its originals' probability they held: for P(spun) to be moved by."""
+        to it), and the share of its originals' probability they held: for P(spun) to be moved by;
+        the priors of the originals `raised` multiplied by their factors."""
         key = word.lower()
         probs = self.original_probs(key, head, k)
         share = _pop_share(probs, ruled_out)
+        # the head learnt the same split's habit, so it is moved as much as the prior: f times f ** beta
+        if raised and (gain := {c: f ** (1 + self._beta) for c, f in raised.items() if c in probs}):
+            z = 1 + sum(probs[c] * (g - 1) for c, g in gain.items())
+            probs = {c: p * gain.get(c, 1.0) / z for c, p in probs.items()}
+        mags = [probs[c] for c in probs if c in MAGNITUDES]
+        if sum(mags) >= 0.5 and max(mags) < MAGNITUDE_ODDS * sum(mags):
+            probs = {}  # most likely a magnitude, but which is a guess: the span is left as it is
         best = sorted(probs, key=lambda c: -probs[c])[:k]
         if self.second_hop:
             probs, extra = self._second_hop(key, probs, best)
@@ -564,7 +590,7 @@ class Detector:
         if head is None:
             total = sum(p for c, p in prior.items() if c != key) or 1.0
             return {c: p / total for c, p in prior.items() if c != key}
-        beta = self.calibration["beta"] if self.calibration else 1.0
+        beta = self._beta
         vocab = self.bundle.orig_index
         top = [self.bundle.originals[i] for i in head.top[:k]]
         # in a fixed order (ties keep it); the head's "use" is "using" for "utilizing"
@@ -580,6 +606,11 @@ class Detector:
         z = math.log(math.exp(floor) + sum(math.exp(guess[c]) * ((p + 1e-4) ** beta - math.exp(floor))
                                            for c, p in prior.items()))
         return {c: math.exp(s - z) for c, s in scores.items()}
+
+    @property
+    def _beta(self) -> float:
+        """The weight of the inverse-thesaurus prior against the originals head."""
+        return self.calibration["beta"] if self.calibration else 1.0
 
     def _thesaurus_share(self, word: str, ruled_out: frozenset[str]) -> float:
         """The share of `ruled_out` among a word's originals by the thesaurus alone (flags only:
@@ -659,12 +690,14 @@ class Detector:
                 evidence, attached = self.apply_prior(words, signals)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 runs = [(run, _mean(ws.probs[signal] for ws in run)) for run in self.phrases(part, words)]
-                ruled_out = frozenset() if _WRITES_SHORTHAND.search(part) else SHORTHAND  # a text written in full
-                flagged = [(run, p) for run, p in runs if p >= least]
+                in_full = not _WRITES_SHORTHAND.search(part)
+                ruled_out = SHORTHAND if in_full else frozenset()
+                flagged = [(run, p) for run, p in runs if p >= least
+                           and not (in_full and run[0].token.text in _DIGITS and self._magnitude.match(part, run[-1].token.end))]
                 where = [(run[0].token.start, run[-1].token.end) for run, _ in flagged]
                 # the originals head was trained to name a phrase's original on its first word
                 cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run, _ in flagged],
-                                              self.n_candidates, ruled_out=ruled_out)
+                                              self.n_candidates, ruled_out=ruled_out, raised=self._in_full if in_full else None)
                          if with_candidates else [([], self._thesaurus_share(part[a:b], ruled_out)) for a, b in where])
                 spans, doubtful = [], set()
                 for (run, p), (a, b), (cs, share) in zip(flagged, where, cands):

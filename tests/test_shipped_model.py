@@ -382,3 +382,30 @@ def test_a_modern_article_keeps_its_percentages_and_figures(pipe):
     doc = pipe(MODERN)
     assert all(e.old.lower() not in ("percent", "4", "2", "6") for e in doc.edits), doc.edits
     assert len(doc.edits) <= 1, doc.edits  # "has stayed above" -> "has been above" is the one it makes
+
+
+def test_a_digit_before_a_magnitude_in_a_text_written_in_full_is_no_spun_number_word(pipe):
+    """"2 million barrels" is how today's news writes it; the 1987 newswire's "two mln" made the
+    digit look spun (until session 21 this came back "two million")."""
+    text = "The group said it would keep output 2 million barrels a day below last year's levels until the end of March."
+    assert pipe(text).restored() == text
+    from restore.detect import detect
+
+    assert not [s for s in detect(text, threshold=0.1) if s.text == "2"]
+
+
+def test_a_spun_magnitude_is_never_restored_as_another_magnitude(pipe):
+    """"cardinal" is a spinner's word for million, billion and trillion alike: in a text written in
+    full "million" is restored (the newswire's "mln" counted for it too), and where no magnitude
+    is clearly likeliest the word is left as it is, since "2 billion" for "2 million" reads as a fact."""
+    clean = ["The system, which will cost about £30 million, is due to open in the spring of next year.",
+             "The group said it would keep output 2 million barrels a day below last year's levels.",
+             "The government said 3 million households would benefit from the scheme."]
+    spun = ["The system, which volition cost astir £30 cardinal, is owed to open successful the outpouring of adjacent twelvemonth.",
+            "The group aforesaid it would support output 2 cardinal barrels a time beneath past year's levels.",
+            "The authorities aforesaid 3 cardinal households would payment from the scheme."]
+    restored = [pipe(s).restored() for s in spun]
+    assert "£30 million" in restored[0], restored[0]
+    for out in restored:
+        assert "billion" not in out and "trillion" not in out, out
+        assert not any(w in out.split() for w in ("two", "three")), out
