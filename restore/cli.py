@@ -6,6 +6,7 @@ Text goes to stdout unless -o; every error is one line on stderr and a non-zero 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -237,6 +238,17 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+def _probability(value: str) -> float:
+    """A threshold is a probability: 2 or -1 would flag nothing or everything without a word."""
+    try:
+        p = float(value)
+    except ValueError:
+        p = math.nan
+    if not 0.0 <= p <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, not {value!r}")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     from restore import __version__
 
@@ -251,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_model(p: argparse.ArgumentParser, rewriter: bool = True) -> None:
         p.add_argument("--model", type=Path, help="detector model directory (default: the shipped one)")
-        p.add_argument("--threshold", type=float, default=None if rewriter else 0.5,
+        p.add_argument("--threshold", type=_probability, default=None if rewriter else 0.5,
                        help="flag words scoring at least this (clean: default tuned on validation, best BLEU "
                             "within a budget of changes to clean text, lower in a text surely spun; given, it "
                             "holds everywhere; detect: 0.5, even odds)")

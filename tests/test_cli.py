@@ -30,6 +30,9 @@ def test_missing_file_and_bad_flags(tmp_path):
     assert p.returncode == 2 and b"unknown policy" in p.stderr
     p = run("eval", "--hyp", str(tmp_path / "h"))
     assert p.returncode == 2
+    for bad in ("2", "-0.1", "nan", "high"):  # a threshold is a probability
+        p = run("detect", "--threshold", bad, stdin=b"text")
+        assert p.returncode == 2 and b"between 0 and 1" in p.stderr and p.stdout == b""
 
 
 def test_spin_to_file_keeps_lines(tmp_path, lexicon_path):
