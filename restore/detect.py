@@ -587,6 +587,8 @@ class Detector:
         the head's own, modest probability instead of looking certain for being alone in the top
         k. Without the head, the prior alone."""
         prior, base_of, forms_of = self._prior(key)
+        if not prior and not self._stem_has_originals(key):
+            return {}  # no way back through the thesaurus: the head's guess would be a guess
         if head is None:
             total = sum(p for c, p in prior.items() if c != key) or 1.0
             return {c: p / total for c, p in prior.items() if c != key}
@@ -606,6 +608,20 @@ class Detector:
         z = math.log(math.exp(floor) + sum(math.exp(guess[c]) * ((p + 1e-4) ** beta - math.exp(floor))
                                            for c, p in prior.items()))
         return {c: math.exp(s - z) for c, s in scores.items()}
+
+    def _stem_has_originals(self, key: str) -> bool:
+        """Whether a word the thesaurus and lemminflect cannot read back is a regular form of one
+        the thesaurus can: the spinner inflects by rule what lemminflect does not know ("defrayal"
+        -> "defrayals", "demo" -> "demoed", "peachy" -> "peachier"), and the head learnt those. Without one ("cryptocurrency",
+        "solana") the word is none of our spinner's, and the head's best original for it ("airline",
+        "so") no better than a guess; a spinner whose thesaurus differs is left to the second step."""
+        for suffix in ("s", "es", "d", "ed", "ing", "r", "er", "st", "est"):
+            stem = key[: -len(suffix)]
+            undoubled = stem[:-1] if stem[-2:-1] == stem[-1:] else ""
+            y = stem[:-1] + "y" if stem.endswith("i") else ""
+            if key.endswith(suffix) and stem and any(self.lex.originals(x) for x in (stem, stem + "e", undoubled, y) if x):
+                return True
+        return False
 
     @property
     def _beta(self) -> float:

@@ -10,7 +10,7 @@ from restore.evaluate import sacre_scores
 from restore.lexicon import load_lexicon
 from restore.paths import DETECTOR_DIR
 from restore.pipeline import Pipeline
-from restore.spin import Policy, Spinner
+from restore.spin import PRESETS, Policy, Spinner
 
 pytestmark = pytest.mark.skipif(not (DETECTOR_DIR / "calibration.json").is_file(), reason="no shipped model")
 
@@ -113,9 +113,12 @@ def _head(det, mass: dict[str, float]):
 
 def test_a_candidate_only_the_head_proposes_keeps_the_heads_probability(pipe):
     with second_hop(pipe.detector, 0.0) as det:  # one step back: the head's and the prior's own
-        alone = det.candidates("zzqx", _head(det, {"use": 0.3}))  # no thesaurus entry: head guesses only
+        # no entry of its own, a regular form of one's ("defrayal"): the head guesses alone
+        alone = det.candidates("defrayals", _head(det, {"payments": 0.3}))
         backed = det.candidates("betwixt", _head(det, {"between": 0.3}))  # thesaurus and head agree
-    assert alone[0].text == "use" and alone[0].score == pytest.approx(0.3, abs=0.01)
+        nowhere = det.candidates("zzqx", _head(det, {"use": 0.3}))  # no way back through the thesaurus
+    assert alone[0].text == "payments" and alone[0].score == pytest.approx(0.3, abs=0.01)
+    assert nowhere == []
     assert backed[0].text == "between" and backed[0].score > 0.95
     assert all(sum(c.score for c in cands) <= 1.0001 for cands in (alone, backed))
 
@@ -409,3 +412,19 @@ def test_a_spun_magnitude_is_never_restored_as_another_magnitude(pipe):
     for out in restored:
         assert "billion" not in out and "trillion" not in out, out
         assert not any(w in out.split() for w in ("two", "three")), out
+
+
+def test_a_word_with_no_way_back_through_the_thesaurus_gets_no_original(pipe):
+    """"solana" (a lowercase name) is in no thesaurus entry, as neither are "cryptocurrency" and other
+    words newer than the corpus: the originals head's best guess for it ("so", until session 21)
+    is no original. A spinner's regular form of a thesaurus word lemminflect does not know
+    ("defrayals", "peachier") still has one."""
+    text = ("The world's largest cryptocurrency has lost about 15% since its record high in March. Smaller tokens such as "
+            "ether and solana dropped even further, and more than $1bn of leveraged bets were wiped out in 24 hours.")
+    spinner = Spinner(load_lexicon(), PRESETS["seedlike"])
+    for seed in (0, 1, 3):
+        doc = pipe(spinner.spin(text, seed=seed).spun)
+        assert not [e for e in doc.edits if e.old in ("solana", "cryptocurrency")], doc.edits
+    det = pipe.detector
+    assert [det._stem_has_originals(w) for w in ("solana", "cryptocurrency", "defrayals", "peachier", "demoed")] == [
+        False, False, True, True, True]
