@@ -179,6 +179,27 @@ def inflected_readings(word: str) -> tuple[tuple[str, str], ...]:
 
 
 @lru_cache(maxsize=200_000)
+def _lemmas(word: str) -> tuple[str, ...]:
+    """Every lemma lemminflect reads in a word, by its table or its rules."""
+    return tuple(dict.fromkeys(lemma for lemmas in getAllLemmas(word).values() for lemma in lemmas))
+
+
+@lru_cache(maxsize=200_000)
+def _regular_stems(word: str) -> tuple[str, ...]:
+    """What a word would be the regular form of, by the rules lemminflect inflects unknown words
+    with: +s, +es, +d, +ed, +ing, +r, +er, +st, +est, after a dropped e, a doubled consonant or
+    y -> i ("defrayals", "demoed", "peachier")."""
+    out = []
+    for suffix in ("s", "es", "d", "ed", "ing", "r", "er", "st", "est"):
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and stem:
+            undoubled = stem[:-1] if stem[-2:-1] == stem[-1:] else ""
+            y = stem[:-1] + "y" if stem.endswith("i") else ""
+            out += [x for x in (stem, stem + "e", undoubled, y) if x]
+    return tuple(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=200_000)
 def _inflections(lemma: str, tag: str) -> tuple[str, ...]:
     """lemminflect's forms of a lemma for a Penn tag (cached: it deep-copies its table on every call)."""
     return getInflection(lemma, tag) or ()
@@ -331,6 +352,8 @@ class Detector:
         self.lm = KneserNeyTrigram.load(Path(lm_dir))
         self._lm_originals: dict[str, tuple[int, ...]] = {}
         self._priors: dict[str, tuple[dict[str, float], dict[str, str], dict[str, list[str]]]] = {}
+        self._reach: dict[tuple[str, str], bool] = {}  # (original, spun word): a thesaurus path between them
+        self._subs: dict[str, frozenset[str]] = {}
         self.threshold = threshold
         self.n_candidates = CANDIDATES  # originals offered per span; the pipeline sets its tuned number
         self.second_hop = 0.0  # the chance that a spinner chained (SECOND_HOP_VIA); the pipeline sets its tuned one
@@ -596,7 +619,8 @@ class Detector:
         vocab = self.bundle.orig_index
         top = [self.bundle.originals[i] for i in head.top[:k]]
         # in a fixed order (ties keep it); the head's "use" is "using" for "utilizing"
-        cands = list(dict.fromkeys(list(prior) + [f for c in top for f in forms_of.get(c, [c])]))
+        cands = list(dict.fromkeys(list(prior) + [f for c in top for f in forms_of.get(c, [c])
+                                                  if f in prior or self._reaches(f, key)]))
         looked_up = [c for c in dict.fromkeys(cands + list(forms_of)) if c in vocab]
         lp = dict(zip(looked_up, head.logprobs([vocab[c] for c in looked_up])))  # one gather, not one per word
         # an inflected original also takes its base form's guess
@@ -609,19 +633,28 @@ class Detector:
                                            for c, p in prior.items()))
         return {c: math.exp(s - z) for c, s in scores.items()}
 
+    def _reaches(self, original: str, key: str) -> bool:
+        """Whether the thesaurus leads from `original` to the spun word: the word or a lemma of it
+        is a substitute of the original or of a lemma of it ("tell" -> "state": "told" for
+        "stated", which the inverse index, cut at 20 originals a word, does not list). Else the
+        originals head proposed it alone, and its guess ("spend" for "password") is no original."""
+        if (original, key) not in self._reach:
+            ours = {key, *_lemmas(key), *_regular_stems(key)}
+            self._reach[original, key] = any(not ours.isdisjoint(self._substitutes(o)) for o in {original, *_lemmas(original)})
+        return self._reach[original, key]
+
+    def _substitutes(self, headword: str) -> frozenset[str]:
+        if headword not in self._subs:
+            self._subs[headword] = frozenset(self.lex.substitutes(headword))
+        return self._subs[headword]
+
     def _stem_has_originals(self, key: str) -> bool:
         """Whether a word the thesaurus and lemminflect cannot read back is a regular form of one
         the thesaurus can: the spinner inflects by rule what lemminflect does not know ("defrayal"
         -> "defrayals", "demo" -> "demoed", "peachy" -> "peachier"), and the head learnt those. Without one ("cryptocurrency",
         "solana") the word is none of our spinner's, and the head's best original for it ("airline",
         "so") no better than a guess; a spinner whose thesaurus differs is left to the second step."""
-        for suffix in ("s", "es", "d", "ed", "ing", "r", "er", "st", "est"):
-            stem = key[: -len(suffix)]
-            undoubled = stem[:-1] if stem[-2:-1] == stem[-1:] else ""
-            y = stem[:-1] + "y" if stem.endswith("i") else ""
-            if key.endswith(suffix) and stem and any(self.lex.originals(x) for x in (stem, stem + "e", undoubled, y) if x):
-                return True
-        return False
+        return any(self.lex.originals(stem) for stem in _regular_stems(key))
 
     @property
     def _beta(self) -> float:

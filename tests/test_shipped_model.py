@@ -123,6 +123,18 @@ def test_a_candidate_only_the_head_proposes_keeps_the_heads_probability(pipe):
     assert all(sum(c.score for c in cands) <= 1.0001 for cands in (alone, backed))
 
 
+def test_the_head_proposes_only_originals_the_thesaurus_leads_from(pipe):
+    """The originals head names an original for any word; one is offered only where a spinner
+    with our thesaurus could have written the word for it: "told" for "stated" (tell -> state,
+    a path the inverse index, cut at 20 originals, leaves out), not "spend" for "password"
+    (until session 21 "password sharing" could come back "spend sharing")."""
+    with second_hop(pipe.detector, 0.0) as det:
+        told = det.candidates("stated", _head(det, {"told": 0.3}))
+        spend = det.candidates("password", _head(det, {"spend": 0.3}))
+    assert "told" in [c.text for c in told]
+    assert "spend" not in [c.text for c in spend] and [c.text for c in spend][:1] == ["word"]
+
+
 def test_the_originals_head_read_in_chunks_gives_the_same_candidates(pipe):
     import torch
 
