@@ -640,10 +640,12 @@ class Detector:
         originals head proposed it alone, and its guess ("spend" for "password") is no original."""
         if (original, key) not in self._reach:
             ours = {key, *_lemmas(key), *_regular_stems(key)}
-            self._reach[original, key] = any(not ours.isdisjoint(self._substitutes(o)) for o in {original, *_lemmas(original)})
+            self._reach[original, key] = any(not ours.isdisjoint(self._substitutes(o))
+                                             for o in {original, *_lemmas(original)})
         return self._reach[original, key]
 
     def _substitutes(self, headword: str) -> frozenset[str]:
+        """A headword's substitutes in the forward table (cached: `Lexicon.substitutes` weighs them anew)."""
         if headword not in self._subs:
             self._subs[headword] = frozenset(self.lex.substitutes(headword))
         return self._subs[headword]
@@ -651,10 +653,14 @@ class Detector:
     def _stem_has_originals(self, key: str) -> bool:
         """Whether a word the thesaurus and lemminflect cannot read back is a regular form of one
         the thesaurus can: the spinner inflects by rule what lemminflect does not know ("defrayal"
-        -> "defrayals", "demo" -> "demoed", "peachy" -> "peachier"), and the head learnt those. Without one ("cryptocurrency",
-        "solana") the word is none of our spinner's, and the head's best original for it ("airline",
-        "so") no better than a guess; a spinner whose thesaurus differs is left to the second step."""
+        -> "defrayals", "demo" -> "demoed", "peachy" -> "peachier"), and the head learnt those.
+        Without one ("cryptocurrency", "solana") the word is none of our spinner's, and the head's
+        best original for it ("airline", "so") no better than a guess."""
         return any(self.lex.originals(stem) for stem in _regular_stems(key))
+
+    def _figure_of_magnitude(self, text: str, run: list[WordScore]) -> bool:
+        """"2 million", or a spinner's "2 cardinal": how a text written in full writes a figure."""
+        return run[0].token.text in _DIGITS and self._magnitude.match(text, run[-1].token.end) is not None
 
     @property
     def _beta(self) -> float:
@@ -740,13 +746,13 @@ class Detector:
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 runs = [(run, _mean(ws.probs[signal] for ws in run)) for run in self.phrases(part, words)]
                 in_full = not _WRITES_SHORTHAND.search(part)
-                ruled_out = SHORTHAND if in_full else frozenset()
-                flagged = [(run, p) for run, p in runs if p >= least
-                           and not (in_full and run[0].token.text in _DIGITS and self._magnitude.match(part, run[-1].token.end))]
+                ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (frozenset(), None)
+                flagged = [(run, p) for run, p in runs
+                           if p >= least and not (in_full and self._figure_of_magnitude(part, run))]
                 where = [(run[0].token.start, run[-1].token.end) for run, _ in flagged]
                 # the originals head was trained to name a phrase's original on its first word
                 cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run, _ in flagged],
-                                              self.n_candidates, ruled_out=ruled_out, raised=self._in_full if in_full else None)
+                                              self.n_candidates, ruled_out=ruled_out, raised=raised)
                          if with_candidates else [([], self._thesaurus_share(part[a:b], ruled_out)) for a, b in where])
                 spans, doubtful = [], set()
                 for (run, p), (a, b), (cs, share) in zip(flagged, where, cands):

@@ -416,7 +416,8 @@ def test_a_spun_magnitude_is_never_restored_as_another_magnitude(pipe):
     clean = ["The system, which will cost about £30 million, is due to open in the spring of next year.",
              "The group said it would keep output 2 million barrels a day below last year's levels.",
              "The government said 3 million households would benefit from the scheme."]
-    spun = ["The system, which volition cost astir £30 cardinal, is owed to open successful the outpouring of adjacent twelvemonth.",
+    spun = ["The system, which volition cost astir £30 cardinal, is owed to open successful the outpouring of "
+            "adjacent twelvemonth.",
             "The group aforesaid it would support output 2 cardinal barrels a time beneath past year's levels.",
             "The authorities aforesaid 3 cardinal households would payment from the scheme."]
     restored = [pipe(s).restored() for s in spun]
