@@ -357,6 +357,9 @@ class Detector:
         self.threshold = threshold
         self.n_candidates = CANDIDATES  # originals offered per span; the pipeline sets its tuned number
         self.second_hop = 0.0  # the chance that a spinner chained (SECOND_HOP_VIA); the pipeline sets its tuned one
+        # the weight of the inverse-thesaurus prior against the originals head (`original_probs`); None:
+        # the calibrated one, best for the top candidate alone; the pipeline sets the one its beam was tuned with
+        self.prior_weight: float | None = None
         self.signal = load_signal(model_dir / "lexsignal.json.gz")
         self.neighbours = load_neighbours(model_dir / "neighbours.json.gz")
         # first words of the inverse index's multiword terms: only these can start a phrase
@@ -664,7 +667,9 @@ class Detector:
 
     @property
     def _beta(self) -> float:
-        """The weight of the inverse-thesaurus prior against the originals head."""
+        """The weight of the inverse-thesaurus prior against the originals head: `prior_weight`, or the calibrated one."""
+        if self.prior_weight is not None:
+            return self.prior_weight
         return self.calibration["beta"] if self.calibration else 1.0
 
     def _thesaurus_share(self, word: str, ruled_out: frozenset[str]) -> float:

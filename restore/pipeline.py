@@ -270,6 +270,7 @@ class Pipeline:
             # the beam weighs each span's originals in context, so it can use more than detect shows
             self.detector.n_candidates = config.get("candidates", self.detector.n_candidates)
             self.detector.second_hop = config.get("second_hop", self.detector.second_hop)
+            self.detector.prior_weight = config.get("prior_weight")
             if threshold is None:  # a threshold asked for holds everywhere
                 self.surely_threshold = config.get("min_score_surely")
         else:

@@ -16,8 +16,9 @@ the same way on whole validation articles, spun and unspun; then, on the sentenc
 the keep bonus in a document whose words say surely that it was spun; then the keep bonus
 once more, which then speaks only for documents not surely spun; then, on the articles, the
 edit threshold in a document surely spun; there too, how many candidate originals each
-span offers the beam; last, how much a second step back through the thesaurus weighs, on
-articles spun by the training mix and by a spinner whose thesaurus differs (--hop-policies).
+span offers the beam, and how much the thesaurus prior weighs in them against the originals
+head; last, how much a second step back through the thesaurus weighs, on articles spun by the
+training mix and by a spinner whose thesaurus differs (--hop-policies).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from restore.detect import DEFAULT_DIR, valid_pairs
 from restore.evaluate import Restorer, edit_outcomes, evaluate
@@ -53,6 +54,11 @@ SURELY_THRESHOLDS = [0.3, 0.2, 0.1, 0.07, 0.05, 0.03, 0.02]
 # then: how many originals each span offers the beam (the first value: the detector's own). Since the
 # beam recombines (session 19) more options no longer crowd it; in session 8 10 were no better than 5
 CANDIDATES = [5, 8, 10, 12, 15]
+# then, there too: how much the inverse-thesaurus prior weighs against the originals head in the
+# candidates the beam gets (`Detector.prior_weight`; the first value, None: the calibrated one,
+# best for the top candidate alone, 0.75 in session 21; the beam weighs them in context as well),
+# of the ties the first
+PRIOR_WEIGHTS = [None, 0.0, 0.25, 0.5, 1.0]
 # last: the chance that a spinner chained through its thesaurus (`Detector.second_hop`; the first
 # value: never), on articles spun by --hop-policies, of the ties the smallest
 SECOND_HOPS = [0.0, 0.02, 0.05, 0.1, 0.2]
@@ -165,6 +171,11 @@ def tune_on_articles(pipe: Pipeline, values: list[Any], apply: Callable[[Any], N
     return value, bleu, changes
 
 
+def _first(rows: Iterable[Result], key: Callable) -> Result:
+    """`tune_on_articles`'s choice among ties where none is faster: the first of the values."""
+    return next(iter(rows))
+
+
 def detected(pipe: Pipeline, texts: list[str], threshold: float | None = None) -> dict[str, Document]:
     """Each text detected once (one document each), to be rewritten under many weights."""
     return dict(zip(texts, pipe.detect(texts, threshold=threshold)))
@@ -245,6 +256,10 @@ def main() -> None:
     candidates, _, _ = tune_on_articles(pipe, CANDIDATES, lambda k: setattr(pipe.detector, "n_candidates", k),
                                         lambda k: f"{k} candidates", min, articles_spun, articles_clean,
                                         args.clean_budget)
+    prior_weight, prior_bleu, _ = tune_on_articles(pipe, PRIOR_WEIGHTS,
+                                                   lambda b: setattr(pipe.detector, "prior_weight", b),
+                                                   lambda b: f"prior weight {b}", _first, articles_spun,
+                                                   articles_clean, args.clean_budget)
     hop_spun = validation_articles(docs, args.n_articles, args.hop_policies)[0]
     second_hop, hop_bleu, _ = tune_on_articles(pipe, SECOND_HOPS, lambda h: setattr(pipe.detector, "second_hop", h),
                                                lambda h: f"second hop {h} ({args.hop_policies})", min, hop_spun,
@@ -258,6 +273,7 @@ def main() -> None:
         surely = {}  # not chosen: JSON has no infinity, and the rewriter's default is the same
     meta = {"min_count": args.min_count, "min_name_count": args.min_name_count, "min_score": min_score,
             "min_score_surely": surely_threshold, "candidates": candidates, "second_hop": second_hop,
+            **({"prior_weight": prior_weight} if prior_weight is not None else {}),
             "rewrite": {"lm": 1.0, "candidate": 1.0, **cfg, "keep": keep, **{k: v[0] for k, v in article_tuned.items()},
                         **surely, "beam": 8},
             "tuned": {"valid_bleu_grid": round(bleu, 2), "valid_changes_per_1000_clean_grid": round(changes, 2),
@@ -271,6 +287,7 @@ def main() -> None:
                       "valid_article_bleu": round(final_bleu, 2),
                       "valid_article_changes_per_1000_clean": round(final_changes, 2),
                       "valid_article_bleu_second_hop": round(hop_bleu, 2), "hop_policies": args.hop_policies,
+                      "valid_article_bleu_prior_weight": round(prior_bleu, 2),
                       "n_articles": args.n_articles}}
     lm.save_config(args.out, meta)  # the counts were saved above
     print(json.dumps(meta, indent=2))

@@ -441,3 +441,32 @@ def test_a_word_with_no_way_back_through_the_thesaurus_gets_no_original(pipe):
     det = pipe.detector
     assert [det._stem_has_originals(w) for w in ("solana", "cryptocurrency", "defrayals", "peachier", "demoed")] == [
         False, False, True, True, True]
+
+
+def test_the_beam_weighs_the_thesaurus_prior_by_its_tuned_weight_and_detect_by_the_calibrated_one(pipe):
+    """The calibrated prior weight is the best for the top candidate alone; the beam, which weighs
+    the candidates in context too, was tuned with its own (`models/lm/config.json`): the lower it
+    is, the more a context guess counts against the thesaurus's likeliest original."""
+    import json
+
+    from restore.detect import Detector
+    from restore.paths import LM_DIR
+
+    tuned = json.loads((LM_DIR / "config.json").read_text(encoding="utf-8")).get("prior_weight")
+    det = pipe.detector
+    assert det.prior_weight == tuned and Detector().prior_weight is None
+    # the context guesses "conversation" for "speech" a little over "aside", which the thesaurus likes 4 times as much
+    head = _head(det, {"conversation": 0.3, "aside": 0.2})
+
+    def odds(weight: float | None) -> float:
+        """P("conversation") / P("aside") for "speech" with the prior at `weight`."""
+        was, det.prior_weight = det.prior_weight, weight
+        try:
+            with second_hop(det, 0.0):
+                p = {c.text: c.score for c in det.candidates("speech", head)}
+            return p["conversation"] / p["aside"]
+        finally:
+            det.prior_weight = was
+
+    assert odds(0.0) > odds(0.25) > odds(0.75) > odds(1.5) and odds(0.0) > 1 > odds(1.5)
+    assert odds(None) == odds(det.calibration["beta"])
