@@ -220,11 +220,6 @@ def _logits(probs: list[float]) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _pop_share(probs: dict[str, float], ruled_out: frozenset[str]) -> float:
-    """Take the originals `ruled_out` out of `probs`; the share of the probability they held."""
-    return min(sum(probs.pop(c) for c in ruled_out & probs.keys()), 1.0)
-
-
 def _ruled_out(p: float, share: float) -> float:
     """P(spun | its original is none of some ruled out), from P(spun) and the share they held."""
     rest = p * (1 - share)
@@ -567,11 +562,11 @@ class Detector:
     # -- candidates --------------------------------------------------------
     def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = CANDIDATES,
                         chunk: int = HEAD_CHUNK, ruled_out: frozenset[str] = frozenset(),
-                        raised: dict[str, float] | None = None) -> list[tuple[list[Candidate], float]]:
+                        raised: dict[str, float] | None = None) -> list[list[Candidate]]:
         """`ruled_candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
         still in cache, and a long document never holds the whole matrix."""
-        out: list[tuple[list[Candidate], float]] = []
+        out: list[list[Candidate]] = []
         for i in range(0, len(words), chunk):
             with torch.inference_mode():
                 logits = self.bundle.model.orig_head(torch.stack(states[i : i + chunk]))
@@ -582,17 +577,18 @@ class Detector:
     def candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES) -> list[Candidate]:
         """Originals for a flagged word, best first: its own k likeliest (`original_probs`), and with
         `second_hop` those a second step back adds (SECOND_HOP_VIA)."""
-        return self.ruled_candidates(word, head, k)[0]
+        return self.ruled_candidates(word, head, k)
 
     def ruled_candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES,
                          ruled_out: frozenset[str] = frozenset(), raised: dict[str, float] | None = None
-                         ) -> tuple[list[Candidate], float]:
+                         ) -> list[Candidate]:
         """`candidates` when the originals `ruled_out` cannot be the word's (nor a step on the way
-        to it), and the share of its originals' probability they held: for P(spun) to be moved by;
-        the priors of the originals `raised` multiplied by their factors."""
+        to it; its P(spun) was moved for them before, `_rule_out`), with the priors of the
+        originals `raised` multiplied by their factors."""
         key = word.lower()
         probs = self.original_probs(key, head, k)
-        share = _pop_share(probs, ruled_out)
+        for c in ruled_out & probs.keys():
+            del probs[c]
         # the head learnt the same split's habit, so it is moved as much as the prior: f times f ** beta
         if raised and (gain := {c: f ** (1 + self._beta) for c, f in raised.items() if c in probs}):
             z = 1 + sum(probs[c] * (g - 1) for c, g in gain.items())
@@ -603,22 +599,23 @@ class Detector:
         best = sorted(probs, key=lambda c: -probs[c])[:k]
         if self.second_hop:
             probs, extra = self._second_hop(key, probs, best)
-            best = sorted(best + extra, key=lambda c: -probs[c])
-        return [Candidate(match_case(c, word), round(min(probs[c], 1.0), 4)) for c in best], share
+            best = sorted(best + [c for c in extra if c not in ruled_out], key=lambda c: -probs[c])
+        return [Candidate(match_case(c, word), round(min(probs[c], 1.0), 4)) for c in best]
 
-    def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES) -> dict[str, float]:
+    def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES,
+                       beta: float | None = None) -> dict[str, float]:
         """P(original | spun word, context) of each original the thesaurus or the head (its k best) offers,
         by the product of the inverse thesaurus prior and the originals head (context),
         normalised over every original either knows: a candidate only the head proposes keeps
         the head's own, modest probability instead of looking certain for being alone in the top
-        k. Without the head, the prior alone."""
+        k. Without the head, the prior alone. `beta`: the prior's weight (default `_beta`)."""
         prior, base_of, forms_of = self._prior(key)
         if not prior and not self._stem_has_originals(key):
             return {}  # no way back through the thesaurus: the head's guess would be a guess
         if head is None:
             total = sum(p for c, p in prior.items() if c != key) or 1.0
             return {c: p / total for c, p in prior.items() if c != key}
-        beta = self._beta
+        beta = self._beta if beta is None else beta
         vocab = self.bundle.orig_index
         top = [self.bundle.originals[i] for i in head.top[:k]]
         # in a fixed order (ties keep it); the head's "use" is "using" for "utilizing"
@@ -668,14 +665,34 @@ class Detector:
     @property
     def _beta(self) -> float:
         """The weight of the inverse-thesaurus prior against the originals head: `prior_weight`, or the calibrated one."""
-        if self.prior_weight is not None:
-            return self.prior_weight
+        return self._calibrated_beta if self.prior_weight is None else self.prior_weight
+
+    @property
+    def _calibrated_beta(self) -> float:
+        """The prior's weight that makes the top original likeliest right on its own (`calibrate`)."""
         return self.calibration["beta"] if self.calibration else 1.0
 
-    def _thesaurus_share(self, word: str, ruled_out: frozenset[str]) -> float:
-        """The share of `ruled_out` among a word's originals by the thesaurus alone (flags only:
-        the head's state was not kept)."""
-        return _pop_share(self.original_probs(word.lower(), None), ruled_out) if ruled_out else 0.0
+    def _rule_out(self, words: list[WordScore]) -> None:
+        """In a text written in full, each word's probabilities become those of being spun from
+        something other than SHORTHAND, before the document's rate prior and gates weigh them: by
+        the share s of its originals' probability that shorthand holds (with the originals head
+        where the word's encoder state was kept, else by the thesaurus alone; at the calibrated
+        prior weight, whatever the beam's),
+        p(1 - s) / (p(1 - s) + 1 - p). Until session 22 this was done to the flagged spans after
+        the prior, and a clean modern story with four "percent" (nearly always spun from "pct" in
+        the train split) looked surely spun to the prior (evidence +12.5; -3.3 with "%")."""
+        some = [ws for ws in words if SHORTHAND & self._prior(ws.token.text.lower())[0].keys()]
+        with_head = [ws for ws in some if ws.hidden is not None]
+        heads: list[HeadGuess | None] = [None] * len(some)
+        if with_head:
+            with torch.inference_mode():
+                logits = self.bundle.model.orig_head(torch.stack([ws.hidden for ws in with_head]))
+            guesses = iter(HeadGuess.rows(logits, CANDIDATES))
+            heads = [next(guesses) if ws.hidden is not None else None for ws in some]
+        for ws, head in zip(some, heads):
+            probs = self.original_probs(ws.token.text.lower(), head, beta=self._calibrated_beta)
+            share = min(sum(probs.get(c, 0.0) for c in SHORTHAND), 1.0)
+            ws.probs = {name: _ruled_out(p, share) for name, p in ws.probs.items()}
 
     def _second_hop(self, key: str, probs: dict[str, float], best: list[str]) -> tuple[dict[str, float], list[str]]:
         """The mixture of SECOND_HOP_VIA over a span's originals `probs` (its k `best`), and the
@@ -736,8 +753,9 @@ class Detector:
         by `scored_by`'s probability (default: the same signal); and its evidence of being spun.
         `surely` (evidence, threshold): a document whose evidence is at least the first is
         flagged from the second threshold instead (the rewriter's own say on a doubtful word).
-        In a text written in full (no newswire shorthand), a span's probabilities are those of
-        being spun from something other than SHORTHAND ("percent" is then seldom spun at all).
+        In a text written in full (no newswire shorthand), each word's probabilities are those of
+        being spun from something other than SHORTHAND (`_rule_out`: "percent" is then seldom
+        spun at all), and its candidates lack them.
         Texts are scored about GROUP_CHARS at a time, so that memory stays bounded (every word's
         scores and encoder state are held until its group is done)."""
         scored_by = scored_by or signal
@@ -747,10 +765,12 @@ class Detector:
         for group in grouped([(i, 0, len(text)) for i, text in enumerate(texts)]):
             parts = [texts[i] for i, _, _ in group]
             for part, words in zip(parts, self.score_documents(parts, signals, with_candidates, prior=False)):
+                in_full = not _WRITES_SHORTHAND.search(part)
+                if in_full:
+                    self._rule_out(words)
                 evidence, attached = self.apply_prior(words, signals)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 runs = [(run, _mean(ws.probs[signal] for ws in run)) for run in self.phrases(part, words)]
-                in_full = not _WRITES_SHORTHAND.search(part)
                 ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (frozenset(), None)
                 flagged = [(run, p) for run, p in runs
                            if p >= least and not (in_full and self._figure_of_magnitude(part, run))]
@@ -758,14 +778,10 @@ class Detector:
                 # the originals head was trained to name a phrase's original on its first word
                 cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run, _ in flagged],
                                               self.n_candidates, ruled_out=ruled_out, raised=raised)
-                         if with_candidates else [([], self._thesaurus_share(part[a:b], ruled_out)) for a, b in where])
+                         if with_candidates else [[] for _ in where])
                 spans, doubtful = [], set()
-                for (run, p), (a, b), (cs, share) in zip(flagged, where, cands):
+                for (run, p), (a, b), cs in zip(flagged, where, cands):
                     score = _mean(ws.probs[scored_by] for ws in run)
-                    if share:
-                        p, score = _ruled_out(p, share), _ruled_out(score, share)
-                        if p < least:
-                            continue
                     if p < threshold:
                         doubtful.add(a)
                     spans.append(Span(a, b, part[a:b], round(score, 4), cs))
@@ -961,7 +977,7 @@ def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[di
     for beta in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
         det.calibration["beta"] = beta
         found = det.candidates_many([ws.token.text for ws, _ in flagged], [ws.hidden for ws, _ in flagged], k=1)
-        ok = sum(bool(c) and c[0].text.lower() == o.lower() for (_, o), (c, _) in zip(flagged, found))
+        ok = sum(bool(c) and c[0].text.lower() == o.lower() for (_, o), c in zip(flagged, found))
         best = max(best, (ok / max(len(flagged), 1), beta))
     calib["beta"] = det.calibration["beta"] = best[1]
     calib["valid_top1"] = round(best[0], 4)
@@ -1030,7 +1046,7 @@ def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict
 
     maybe = [w for w in words + clean_words if w.ws.probs["combined"] >= 0.2]
     best_cand = {id(w): (c[0].text if c else None)
-                 for w, (c, _) in zip(maybe, det.candidates_many([w.ws.token.text for w in maybe],
+                 for w, c in zip(maybe, det.candidates_many([w.ws.token.text for w in maybe],
                                                             [w.ws.hidden for w in maybe], k=1))}
     n_clean = sum(len(r["clean"].split()) for r in clean_rows)
 

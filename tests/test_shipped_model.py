@@ -43,6 +43,16 @@ def second_hop(det, h: float):
         det.second_hop = was
 
 
+@contextmanager
+def prior_weight(det, weight: float | None):
+    """The detector with another `prior_weight` for a while (None: the calibrated one, as `restore detect` has)."""
+    was, det.prior_weight = det.prior_weight, weight
+    try:
+        yield det
+    finally:
+        det.prior_weight = was
+
+
 def test_restoration_beats_the_spun_input(pipe):
     spinner = Spinner(load_lexicon(), Policy(rate=0.55))
     spun = [spinner.spin(s, seed=i).spun for i, s in enumerate(CLEAN)]
@@ -112,7 +122,8 @@ def _head(det, mass: dict[str, float]):
 
 
 def test_a_candidate_only_the_head_proposes_keeps_the_heads_probability(pipe):
-    with second_hop(pipe.detector, 0.0) as det:  # one step back: the head's and the prior's own
+    # one step back, at the calibrated prior weight: the head's and the prior's own
+    with second_hop(pipe.detector, 0.0) as det, prior_weight(det, None):
         # no entry of its own, a regular form of one's ("defrayal"): the head guesses alone
         alone = det.candidates("defrayals", _head(det, {"payments": 0.3}))
         backed = det.candidates("betwixt", _head(det, {"between": 0.3}))  # thesaurus and head agree
@@ -146,7 +157,7 @@ def test_the_originals_head_read_in_chunks_gives_the_same_candidates(pipe):
     names, states = [w.token.text for w in words], [w.hidden for w in words]
     whole = det.candidates_many(names, states)
     assert whole == det.candidates_many(names, states, chunk=1)  # one word per read: the same
-    assert [cands[0].text for cands, _ in whole] == ["in", "between", "on"]
+    assert [cands[0].text for cands in whole] == ["in", "between", "on"]
     logits = torch.randn(2, 50)  # the guess's log-probabilities are the log-softmax's
     guess = HeadGuess.rows(logits, 3)[1]
     assert guess.logprobs([4, 7]) == pytest.approx(torch.log_softmax(logits[1], -1)[[4, 7]].tolist(), abs=1e-5)
@@ -393,10 +404,13 @@ Monday found that 6 in 10 shoppers plan to spend less on gifts this year."""
 
 def test_a_modern_article_keeps_its_percentages_and_figures(pipe):
     """Written in full, as today's news is (the corpus is 1987 newswire and 2004 BBC): until session
-    20 this text came back with "4 pct" and "about two pct"."""
+    20 this text came back with "4 pct" and "about two pct". Until session 22 its four "percent",
+    nearly always spun from "pct" in the train split, made it look surely spun before the
+    shorthand rule spoke (evidence +12.5), and with session 22's weights "percent" became "percentage"."""
+    from restore.detect import GATE
+
     doc = pipe(MODERN)
-    assert all(e.old.lower() not in ("percent", "4", "2", "6") for e in doc.edits), doc.edits
-    assert len(doc.edits) <= 1, doc.edits  # "has stayed above" -> "has been above" is the one it makes
+    assert doc.evidence < GATE and doc.edits == [], (doc.evidence, doc.edits)
 
 
 def test_a_digit_before_a_magnitude_in_a_text_written_in_full_is_no_spun_number_word(pipe):
@@ -460,13 +474,9 @@ def test_the_beam_weighs_the_thesaurus_prior_by_its_tuned_weight_and_detect_by_t
 
     def odds(weight: float | None) -> float:
         """P("conversation") / P("aside") for "speech" with the prior at `weight`."""
-        was, det.prior_weight = det.prior_weight, weight
-        try:
-            with second_hop(det, 0.0):
-                p = {c.text: c.score for c in det.candidates("speech", head)}
-            return p["conversation"] / p["aside"]
-        finally:
-            det.prior_weight = was
+        with second_hop(det, 0.0), prior_weight(det, weight):
+            p = {c.text: c.score for c in det.candidates("speech", head)}
+        return p["conversation"] / p["aside"]
 
     assert odds(0.0) > odds(0.25) > odds(0.75) > odds(1.5) and odds(0.0) > 1 > odds(1.5)
     assert odds(None) == odds(det.calibration["beta"])
