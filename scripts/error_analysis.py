@@ -2,22 +2,30 @@
 
     python scripts/error_analysis.py                 # 1000 spun validation sentences, like build_lm.py
     python scripts/error_analysis.py --articles 150  # build_lm.py's 150 spun validation articles instead
+    python scripts/error_analysis.py --ceilings      # what better detection, or a better choice, would give
 
 Buckets, in pipeline order: not scored as spun at all (score < 0.2 or not eligible: names,
 capitals), scored below the edit threshold, flagged but its original is not among the
 candidates, original among them but kept or another chosen, and restored. Also prints how
 many of the kept words the beam saw as doubtful, and examples of each bucket and of edits to
 words the spinner did not touch.
+
+--ceilings prints BLEU on the same rows three ways: the pipeline; the beam given the spinner's
+own spans as flags (each with the candidates the detector offers there, surely spun); and the
+right candidate taken wherever it is among those. The gaps say how much detection and how
+much the choice among candidates cost.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 from restore.detect import valid_pairs
 from restore.pairs import validation_articles
-from restore.pipeline import Pipeline
+from restore.evaluate import sacre_scores
+from restore.pipeline import CandidateRewriter, Document, Pipeline
 from restore.train import read_docs
 
 BUCKETS = ["restored", "below threshold, original among candidates", "below threshold, original not among them",
@@ -32,6 +40,7 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=0,
                     help="whole spun validation articles instead of sentences (each one document: the vote counts)")
     ap.add_argument("--examples", type=int, default=8)
+    ap.add_argument("--ceilings", action="store_true", help="BLEU with the spinner's own spans as flags instead")
     args = ap.parse_args()
 
     docs = read_docs(args.valid)
@@ -40,6 +49,9 @@ def main() -> None:
     pipe = Pipeline()
     surely = pipe.rewriter.w["surely_spun"]
     texts = [r["spun"] for r in rows]
+    if args.ceilings:
+        ceilings(pipe, rows, what)
+        return
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
     for row, low, found in zip(rows, pipe.detect(texts, threshold=0.2), pipe.detect(texts)):
@@ -83,6 +95,24 @@ def main() -> None:
           f"{'articles' if args.articles else 'sentences'} surely spun (evidence >= {surely:g}).")
     for bucket, items in examples.items() if args.examples else ():
         print(f"\n{bucket}: " + "; ".join(items[: args.examples]))
+
+
+def ceilings(pipe: Pipeline, rows: list[dict], what: str) -> None:
+    """The pipeline's BLEU on `rows`, and with the spinner's spans flagged (score 0.99): the beam's
+    choice, and the right original wherever it is among the candidates."""
+    texts, refs = [r["spun"] for r in rows], [r["clean"] for r in rows]
+    beam, oracle = [], []
+    for row, found in zip(rows, pipe.detect(texts, threshold=0.0)):  # every eligible word, with candidates
+        gold = {g["start"]: g["orig"].lower() for g in row["spans"]}
+        spans = [replace(s, score=0.99) for s in found.spans if s.start in gold]
+        beam.append(pipe.rewriter(Document(found.text, spans=spans, evidence=found.evidence)).restored())
+        right = [replace(s, candidates=[c for c in s.candidates if c.text.lower() == gold[s.start]]) for s in spans]
+        oracle.append(CandidateRewriter()(Document(found.text, spans=right)).restored())
+    print(f"| {what} | BLEU |\n|---|---:|")
+    for name, hyps in (("spun input", texts), ("restore (the pipeline)", pipe.restore_texts(texts)),
+                       ("the spinner's spans flagged, the beam chooses", beam),
+                       ("the spinner's spans flagged, the right candidate where offered", oracle)):
+        print(f"| {name} | {sacre_scores(hyps, refs)['BLEU'][0]:.1f} |")
 
 
 if __name__ == "__main__":
