@@ -681,14 +681,14 @@ class Detector:
         p(1 - s) / (p(1 - s) + 1 - p). Until session 22 this was done to the flagged spans after
         the prior, and a clean modern story with four "percent" (nearly always spun from "pct" in
         the train split) looked surely spun to the prior (evidence +12.5; -3.3 with "%")."""
-        some = [ws for ws in words if SHORTHAND & self._prior(ws.token.text.lower())[0].keys()]
-        with_head = [ws for ws in some if ws.hidden is not None]
+        # only an inverse entry of its own offers shorthand (no inflected form of one is shorthand)
+        some = [ws for ws in words if any(o in SHORTHAND for o, _ in self.lex.originals(ws.token.text.lower()))]
+        if not some:
+            return
         heads: list[HeadGuess | None] = [None] * len(some)
-        if with_head:
+        if some[0].hidden is not None:  # a document's words all keep their state, or none does
             with torch.inference_mode():
-                logits = self.bundle.model.orig_head(torch.stack([ws.hidden for ws in with_head]))
-            guesses = iter(HeadGuess.rows(logits, CANDIDATES))
-            heads = [next(guesses) if ws.hidden is not None else None for ws in some]
+                heads = HeadGuess.rows(self.bundle.model.orig_head(torch.stack([ws.hidden for ws in some])), CANDIDATES)
         for ws, head in zip(some, heads):
             probs = self.original_probs(ws.token.text.lower(), head, beta=self._calibrated_beta)
             share = min(sum(probs.get(c, 0.0) for c in SHORTHAND), 1.0)

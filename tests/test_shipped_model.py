@@ -34,23 +34,21 @@ def pipe() -> Pipeline:
 
 
 @contextmanager
+def detector_with(det, **settings):
+    """The detector with other settings for a while (the pipeline's are the tuned ones)."""
+    was = {name: getattr(det, name) for name in settings}
+    for name, value in settings.items():
+        setattr(det, name, value)
+    try:
+        yield det
+    finally:
+        for name, value in was.items():
+            setattr(det, name, value)
+
+
 def second_hop(det, h: float):
-    """The detector with another `second_hop` for a while (the pipeline's is the tuned one)."""
-    was, det.second_hop = det.second_hop, h
-    try:
-        yield det
-    finally:
-        det.second_hop = was
-
-
-@contextmanager
-def prior_weight(det, weight: float | None):
-    """The detector with another `prior_weight` for a while (None: the calibrated one, as `restore detect` has)."""
-    was, det.prior_weight = det.prior_weight, weight
-    try:
-        yield det
-    finally:
-        det.prior_weight = was
+    """The detector with another `second_hop` for a while."""
+    return detector_with(det, second_hop=h)
 
 
 def test_restoration_beats_the_spun_input(pipe):
@@ -123,7 +121,7 @@ def _head(det, mass: dict[str, float]):
 
 def test_a_candidate_only_the_head_proposes_keeps_the_heads_probability(pipe):
     # one step back, at the calibrated prior weight: the head's and the prior's own
-    with second_hop(pipe.detector, 0.0) as det, prior_weight(det, None):
+    with detector_with(pipe.detector, second_hop=0.0, prior_weight=None) as det:
         # no entry of its own, a regular form of one's ("defrayal"): the head guesses alone
         alone = det.candidates("defrayals", _head(det, {"payments": 0.3}))
         backed = det.candidates("betwixt", _head(det, {"between": 0.3}))  # thesaurus and head agree
@@ -474,7 +472,7 @@ def test_the_beam_weighs_the_thesaurus_prior_by_its_tuned_weight_and_detect_by_t
 
     def odds(weight: float | None) -> float:
         """P("conversation") / P("aside") for "speech" with the prior at `weight`."""
-        with second_hop(det, 0.0), prior_weight(det, weight):
+        with detector_with(det, second_hop=0.0, prior_weight=weight):
             p = {c.text: c.score for c in det.candidates("speech", head)}
         return p["conversation"] / p["aside"]
 
