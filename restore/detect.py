@@ -125,7 +125,6 @@ class Detection:
     spans: list[Span]
     evidence: float | None
     attached: float | None = None  # the same for its words with punctuation attached (`RatePrior.attached_evidence`)
-    doubtful: set[int] = field(default_factory=set)  # starts of spans flagged only by `surely`'s lower threshold
 
 
 @dataclass
@@ -779,13 +778,9 @@ class Detector:
                 cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run, _ in flagged],
                                               self.n_candidates, ruled_out=ruled_out, raised=raised)
                          if with_candidates else [[] for _ in where])
-                spans, doubtful = [], set()
-                for (run, p), (a, b), cs in zip(flagged, where, cands):
-                    score = _mean(ws.probs[scored_by] for ws in run)
-                    if p < threshold:
-                        doubtful.add(a)
-                    spans.append(Span(a, b, part[a:b], round(score, 4), cs))
-                out.append(Detection(spans, evidence, attached, doubtful))
+                spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), cs)
+                         for (run, _), (a, b), cs in zip(flagged, where, cands)]
+                out.append(Detection(spans, evidence, attached))
         return out
 
     def detect_many(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,

@@ -41,8 +41,6 @@ class Document:
     # the detector's log Bayes factor that a spinner spun the text (`RatePrior.evidence`;
     # a document read in pieces sums theirs); None: not known
     evidence: float | None = None
-    # starts of the spans flagged only because the text is surely spun (`Pipeline.surely_threshold`)
-    doubtful: set[int] = field(default_factory=set)
 
     def restored(self) -> str:
         return replace_spans(self.text, ((e.start, e.end, e.new) for e in self.edits))
@@ -79,13 +77,6 @@ class CandidateRewriter:
     only across sentences (the beam decides a sentence's spans together), so that two
     occurrences that disagree come to agree rather than trade places.
 
-    A spinner that decides per word type swaps every occurrence of a type it picks, so a
-    candidate original that the document also holds as itself, lowercase and unflagged, is
-    unlikelier: it costs `attested` ("treaty" is not a spun "pact" in a text that has "pact").
-    A span the pipeline flagged only because the document is surely spun (`Document.doubtful`)
-    still counts as unflagged here: the lower threshold gives the beam more to decide, not
-    less to go by (the seed article's "pact", 0.18, would otherwise let its "treaty" go).
-
     The keep bonus is there for text that may be clean, where every edit is a change to a
     reporter's word. In a document whose words say surely that a spinner spun it (evidence
     at least `surely_spun`, a log Bayes factor) a doubtful flag is likelier a swap, and the
@@ -95,7 +86,7 @@ class CandidateRewriter:
     def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None):
         self.lm = lm
         self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "frequency": 0.0, "vote": 0.0,
-                  "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0, "attested": 0.0, **(weights or {})}
+                  "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0, **(weights or {})}
 
     def __call__(self, doc: Document) -> Document:
         spans = [s for s in doc.spans if s.candidates]
@@ -105,11 +96,7 @@ class CandidateRewriter:
         sentences = spans_by_unit(doc.text, spans)
         surely = doc.evidence is not None and doc.evidence >= self.w["surely_spun"]
         keep = self.w["keep_spun"] if surely else self.w["keep"]
-        # a doubtful flag (`Document.doubtful`) still attests its word, as it did unflagged
-        attested = (attested_words(doc.text, [s for s in spans if s.start not in doc.doubtful])
-                    if self.w["attested"] and spans else set())
-        chosen = {e.start: e for a, b, inside in sentences
-                  for e in self._choose(doc.text, a, b, inside, keep, attested)}
+        chosen = {e.start: e for a, b, inside in sentences for e in self._choose(doc.text, a, b, inside, keep)}
         if self.w["vote"]:
             occurrences: dict[str, list[int]] = {}
             for s in spans:
@@ -121,7 +108,7 @@ class CandidateRewriter:
                 if any(set(vote) != {_option(chosen, start)} for start, vote in votes.items()):
                     for s in inside:
                         chosen.pop(s.start, None)
-                    chosen.update((e.start, e) for e in self._choose(doc.text, a, b, inside, keep, attested, votes))
+                    chosen.update((e.start, e) for e in self._choose(doc.text, a, b, inside, keep, votes))
         doc.edits = sorted(chosen.values(), key=lambda e: e.start)
         return doc
 
@@ -131,7 +118,7 @@ class CandidateRewriter:
         tally = Counter(_option(chosen, o) for o in others)
         return {option: self.w["vote"] * n / len(others) for option, n in tally.items()}
 
-    def _choose(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float, attested: set[str],
+    def _choose(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float,
                 votes: dict[int, dict[str | None, float]] | None = None) -> list[Edit]:
         w = self.w
         # the sentence as choices: a fixed word (span None), or a span kept (new None) or replaced
@@ -155,8 +142,7 @@ class CandidateRewriter:
                         None)
                 items.append((span, [keep] + [
                     (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6))
-                     - self._common(c.text) + vote.get(c.text.lower(), 0.0)
-                     - w["attested"] * (c.text.lower() in attested), c.text)
+                     - self._common(c.text) + vote.get(c.text.lower(), 0.0), c.text)
                     for c in span.candidates]))
         best = beam_search(self.lm, [options for _, options in items], w["beam"], w["lm"])
         return [Edit(span.start, span.end, span.text, new, span.score)
@@ -172,19 +158,6 @@ class CandidateRewriter:
 def _option(chosen: dict[int, Edit], start: int) -> str | None:
     """What the span at `start` was given (lowercased), or None if it was kept."""
     return chosen[start].new.lower() if start in chosen else None
-
-
-def attested_words(text: str, spans: list[Span]) -> set[str]:
-    """The lowercase words of `text` outside the flagged spans: types a per-type spinner left alone."""
-    out: set[str] = set()
-    it = iter(spans)
-    pending = next(it, None)
-    for tok in tokenize(text):
-        while pending is not None and pending.end <= tok.start:
-            pending = next(it, None)
-        if tok.is_word and tok.text.islower() and not (pending is not None and pending.start <= tok.start):
-            out.add(tok.text)
-    return out
 
 
 def spans_by_unit(text: str, spans: list[Span]) -> list[tuple[int, int, list[Span]]]:
@@ -292,7 +265,7 @@ class Pipeline:
             surely = (self.rewriter.w["surely_spun"], self.surely_threshold)
         found = self.detector.detect_pieces(texts, "combined", isinstance(self.rewriter, CandidateRewriter),
                                             scored_by=self.score_signal, threshold=threshold, surely=surely)
-        return [Document(text, spans=f.spans, evidence=f.evidence, doubtful=f.doubtful)
+        return [Document(text, spans=f.spans, evidence=f.evidence)
                 for text, f in zip(texts, found)]
 
     def run(self, texts: list[str]) -> list[Document]:
@@ -305,7 +278,6 @@ class Pipeline:
                 done = self.rewriter(piece)
                 docs[d].spans += [replace(s, start=a + s.start, end=a + s.end) for s in done.spans]
                 docs[d].edits += [replace(e, start=a + e.start, end=a + e.end) for e in done.edits]
-                docs[d].doubtful |= {a + start for start in done.doubtful}
                 if done.evidence is not None:
                     docs[d].evidence = (docs[d].evidence or 0.0) + done.evidence
         return docs

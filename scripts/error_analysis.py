@@ -1,7 +1,7 @@
 """Where the pipeline loses swaps: each spun word of validation sentences in one bucket.
 
     python scripts/error_analysis.py                 # 1000 spun validation sentences, like build_lm.py
-    python scripts/error_analysis.py --articles 150  # build_lm.py's 150 spun validation articles instead
+    python scripts/error_analysis.py --articles 450  # build_lm.py's 450 spun validation articles instead
     python scripts/error_analysis.py --ceilings      # what better detection, or a better choice, would give
 
 Buckets, in pipeline order: not scored as spun at all (score < 0.2 or not eligible: names,

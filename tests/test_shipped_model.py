@@ -196,7 +196,6 @@ def test_a_document_surely_spun_is_flagged_from_its_own_threshold():
     (spun_plain, clean_plain), (spun_low, clean_low) = plain.detect([spun, clean]), low.detect([spun, clean])
     assert spun_low.evidence >= low.rewriter.w["surely_spun"]
     assert {s.start for s in spun_plain.spans} < {s.start for s in spun_low.spans}  # more, doubtful ones
-    assert spun_low.doubtful == {s.start for s in spun_low.spans} - {s.start for s in spun_plain.spans}
     assert clean_low.spans == clean_plain.spans == []  # a clean document is not surely spun
     assert Pipeline(threshold=0.3).surely_threshold is None  # a threshold asked for holds everywhere
     assert [s.start for s in low.detect([spun], threshold=0.3)[0].spans] == [s.start for s in spun_plain.spans]
