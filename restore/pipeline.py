@@ -83,10 +83,18 @@ class CandidateRewriter:
     bonus is `keep_spun` instead.
     """
 
+    WEIGHTS = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "frequency": 0.0, "vote": 0.0,
+               "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0}
+
     def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None):
+        """`weights`: any of WEIGHTS; a name it lacks (a typo, or a weight of an older config such as
+        "attested", removed in session 23) is an error, not a weight silently ignored."""
+        unknown = sorted(set(weights or {}) - set(self.WEIGHTS))
+        if unknown:
+            raise RestoreError(f"unknown rewriter weight(s) {', '.join(unknown)}; known: {', '.join(self.WEIGHTS)} "
+                               f"(an older language model directory: rebuild its config.json with scripts/build_lm.py)")
         self.lm = lm
-        self.w = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "frequency": 0.0, "vote": 0.0,
-                  "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0, **(weights or {})}
+        self.w = {**self.WEIGHTS, **(weights or {})}
 
     def __call__(self, doc: Document) -> Document:
         spans = [s for s in doc.spans if s.candidates]

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from restore.detect import Candidate, Span
+from restore.errors import RestoreError
 from restore.ngram import BOS, EOS, KneserNeyTrigram, beam_search
 from restore.pipeline import CandidateRewriter, Document
 
@@ -194,3 +195,12 @@ def test_rare_names_share_one_token_so_the_lm_knows_a_name_it_never_saw(tmp_path
     a = text.index("person")
     spans = [Span(a, a + 6, "person", 0.9, [Candidate("have", 0.6), Candidate("leader", 0.4)])]
     assert CandidateRewriter(lm)(Document(text, spans=spans)).restored() == text.replace("person", "leader")
+
+
+def test_a_rewriter_weight_it_does_not_know_is_an_error_not_ignored():
+    lm = KneserNeyTrigram.build(SENTENCES)
+    assert CandidateRewriter(lm, {"keep": 2.0}).w["keep"] == 2.0
+    with pytest.raises(RestoreError, match="attested"):  # removed in session 23: an old config says so
+        CandidateRewriter(lm, {"keep": 2.0, "attested": 1.0})
+    with pytest.raises(RestoreError, match="kep"):
+        CandidateRewriter(lm, {"kep": 2.0})
