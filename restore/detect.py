@@ -769,17 +769,17 @@ class Detector:
                     self._rule_out(words)
                 evidence, attached = self.apply_prior(words, signals)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
-                runs = [(run, _mean(ws.probs[signal] for ws in run)) for run in self.phrases(part, words)]
                 ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (frozenset(), None)
-                flagged = [(run, p) for run, p in runs
-                           if p >= least and not (in_full and self._figure_of_magnitude(part, run))]
-                where = [(run[0].token.start, run[-1].token.end) for run, _ in flagged]
+                flagged = [run for run in self.phrases(part, words)
+                           if _mean(ws.probs[signal] for ws in run) >= least
+                           and not (in_full and self._figure_of_magnitude(part, run))]
+                where = [(run[0].token.start, run[-1].token.end) for run in flagged]
                 # the originals head was trained to name a phrase's original on its first word
-                cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run, _ in flagged],
+                cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run in flagged],
                                               self.n_candidates, ruled_out=ruled_out, raised=raised)
                          if with_candidates else [[] for _ in where])
                 spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), cs)
-                         for (run, _), (a, b), cs in zip(flagged, where, cands)]
+                         for run, (a, b), cs in zip(flagged, where, cands)]
                 out.append(Detection(spans, evidence, attached))
         return out
 
