@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 import numpy as np
 import torch
@@ -52,8 +52,11 @@ _NUMERALS = set(NUMBER_WORDS) | set(
     "seventy eighty ninety hundred thousand million billion trillion dozen".split())
 # The train split's newswire (Reuters, 1987) writes shorthand that a modern article writes in
 # full ("rose 5 pct"), so the thesaurus's "pct" looks the likeliest original of every "percent":
-# these originals are offered only in a document that writes shorthand itself.
-SHORTHAND = frozenset("pct corp inc co yr".split())
+# these originals are offered only in a document that writes shorthand itself. Where such a
+# text writes the full form and the spinner turns it into the same words ("percent" and "pct"
+# both become "percentage"), the shorthand's share goes to the full form instead: "4.8
+# percentage" is still spun, from "percent", and only "percent" itself is then not spun.
+SHORTHAND: dict[str, str | None] = {"pct": "percent", "corp": None, "inc": None, "co": None, "yr": None}
 _WRITES_SHORTHAND = re.compile(r"\b(?:pct|mln|bln|dlrs|cts|shr|qtr|mths)\b")
 # An original that the newswire mostly writes in shorthand ("mln" 12,885 times in the train
 # split, "million" 495) is, in a text written in full, as frequent as both forms together: its
@@ -467,9 +470,17 @@ class Detector:
                 ws.token = Token(ws.token.text, a + ws.token.start, a + ws.token.end)
                 docs[d].append(ws)
         if prior:
-            for words in docs:
-                self.apply_prior(words, signals)
+            for text, words in zip(texts, docs):
+                self.weigh(text, words, signals)
         return docs
+
+    def weigh(self, text: str, words: list[WordScore], signals: tuple[str, ...]) -> tuple[float | None, float | None]:
+        """The document-level steps, in order, on one document's word scores: in a text written in
+        full, the shorthand rule (`_rule_out`); then the rate prior and its gates (`apply_prior`,
+        whose evidence it returns)."""
+        if not _WRITES_SHORTHAND.search(text):
+            self._rule_out(words)
+        return self.apply_prior(words, signals)
 
     def apply_prior(self, words: list[WordScore], signals: tuple[str, ...]) -> tuple[float | None, float | None]:
         """Move one document's word probabilities to its own spin rate (see `RatePrior`); returns
@@ -560,7 +571,7 @@ class Detector:
 
     # -- candidates --------------------------------------------------------
     def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = CANDIDATES,
-                        chunk: int = HEAD_CHUNK, ruled_out: frozenset[str] = frozenset(),
+                        chunk: int = HEAD_CHUNK, ruled_out: Mapping[str, str | None] | None = None,
                         raised: dict[str, float] | None = None) -> list[list[Candidate]]:
         """`ruled_candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
@@ -579,15 +590,19 @@ class Detector:
         return self.ruled_candidates(word, head, k)
 
     def ruled_candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES,
-                         ruled_out: frozenset[str] = frozenset(), raised: dict[str, float] | None = None
-                         ) -> list[Candidate]:
+                         ruled_out: Mapping[str, str | None] | None = None,
+                         raised: dict[str, float] | None = None) -> list[Candidate]:
         """`candidates` when the originals `ruled_out` cannot be the word's (nor a step on the way
-        to it; its P(spun) was moved for them before, `_rule_out`), with the priors of the
+        to it; its P(spun) was moved for them before, `_rule_out`), each one's probability going to
+        the full form it maps to (if any, and not the word itself), with the priors of the
         originals `raised` multiplied by their factors."""
         key = word.lower()
         probs = self.original_probs(key, head, k)
-        for c in ruled_out & probs.keys():
-            del probs[c]
+        ruled_out = ruled_out or {}
+        for c in ruled_out.keys() & probs.keys():
+            p, full = probs.pop(c), ruled_out[c]
+            if full and full != key:
+                probs[full] = probs.get(full, 0.0) + p
         # the head learnt the same split's habit, so it is moved as much as the prior: f times f ** beta
         if raised and (gain := {c: f ** (1 + self._beta) for c, f in raised.items() if c in probs}):
             z = 1 + sum(probs[c] * (g - 1) for c, g in gain.items())
@@ -673,11 +688,11 @@ class Detector:
 
     def _rule_out(self, words: list[WordScore]) -> None:
         """In a text written in full, each word's probabilities become those of being spun from
-        something other than SHORTHAND, before the document's rate prior and gates weigh them: by
-        the share s of its originals' probability that shorthand holds (with the originals head
-        where the word's encoder state was kept, else by the thesaurus alone; at the calibrated
-        prior weight, whatever the beam's),
-        p(1 - s) / (p(1 - s) + 1 - p). Until session 22 this was done to the flagged spans after
+        something other than the SHORTHAND ruled out for it (all of it but a shorthand whose full
+        form, not the word itself, takes its share), before the document's rate prior and gates
+        weigh them: by the share s of its originals' probability that those hold (with the
+        originals head where the word's encoder state was kept, else by the thesaurus alone; at
+        the calibrated prior weight, whatever the beam's), p(1 - s) / (p(1 - s) + 1 - p). Until session 22 this was done to the flagged spans after
         the prior, and a clean modern story with four "percent" (nearly always spun from "pct" in
         the train split) looked surely spun to the prior (evidence +12.5; -3.3 with "%")."""
         # only an inverse entry of its own offers shorthand (no inflected form of one is shorthand)
@@ -689,8 +704,9 @@ class Detector:
             with torch.inference_mode():
                 heads = HeadGuess.rows(self.bundle.model.orig_head(torch.stack([ws.hidden for ws in some])), CANDIDATES)
         for ws, head in zip(some, heads):
-            probs = self.original_probs(ws.token.text.lower(), head, beta=self._calibrated_beta)
-            share = min(sum(probs.get(c, 0.0) for c in SHORTHAND), 1.0)
+            key = ws.token.text.lower()
+            probs = self.original_probs(key, head, beta=self._calibrated_beta)
+            share = min(sum(probs.get(c, 0.0) for c, full in SHORTHAND.items() if full in (None, key)), 1.0)
             ws.probs = {name: _ruled_out(p, share) for name, p in ws.probs.items()}
 
     def _second_hop(self, key: str, probs: dict[str, float], best: list[str]) -> tuple[dict[str, float], list[str]]:
@@ -754,7 +770,7 @@ class Detector:
         flagged from the second threshold instead (the rewriter's own say on a doubtful word).
         In a text written in full (no newswire shorthand), each word's probabilities are those of
         being spun from something other than SHORTHAND (`_rule_out`: "percent" is then seldom
-        spun at all), and its candidates lack them.
+        spun at all), and its candidates lack them ("percentage" offers "percent" for "pct").
         Texts are scored about GROUP_CHARS at a time, so that memory stays bounded (every word's
         scores and encoder state are held until its group is done)."""
         scored_by = scored_by or signal
@@ -765,11 +781,9 @@ class Detector:
             parts = [texts[i] for i, _, _ in group]
             for part, words in zip(parts, self.score_documents(parts, signals, with_candidates, prior=False)):
                 in_full = not _WRITES_SHORTHAND.search(part)
-                if in_full:
-                    self._rule_out(words)
-                evidence, attached = self.apply_prior(words, signals)
+                evidence, attached = self.weigh(part, words, signals)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
-                ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (frozenset(), None)
+                ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (None, None)
                 flagged = [run for run in self.phrases(part, words)
                            if _mean(ws.probs[signal] for ws in run) >= least
                            and not (in_full and self._figure_of_magnitude(part, run))]

@@ -378,6 +378,18 @@ def test_newswire_shorthand_is_restored_only_in_a_text_that_writes_shorthand(pip
     assert pipe(newswire).restored() == "Net profit rose 15 pct to 10 mln dlrs."
 
 
+def test_in_a_text_written_in_full_a_spun_percentage_stands_for_percent(pipe):
+    """The spinner makes "percentage" of "percent" as of "pct": ruling the shorthand out must not
+    clear the spun word, whose original is then the full form."""
+    spun = "Industrial production rose 4.8 percentage on a seasonally adjusted basis in March."
+    span = next(s for s in pipe.detector.detect(spun) if s.text == "percentage")
+    assert span.candidates[0].text == "percent"
+    assert "pct" not in [c.text for c in span.candidates]
+    assert pipe(spun).restored() == spun.replace("percentage", "percent")
+    natural = "The percentage of voters who turned out fell sharply in March."
+    assert pipe(natural).restored() == natural
+
+
 def test_a_digit_in_a_percentage_is_no_spun_number_word(pipe):
     from restore.text import tokenize
 
