@@ -120,8 +120,9 @@ def _head(det, mass: dict[str, float]):
 
 
 def test_a_candidate_only_the_head_proposes_keeps_the_heads_probability(pipe):
-    # one step back, at the calibrated prior weight: the head's and the prior's own
-    with detector_with(pipe.detector, second_hop=0.0, prior_weight=None) as det:
+    # one step back, the prior at its full weight (not the calibrated one, which a recalibration
+    # may move): the head's and the prior's own
+    with detector_with(pipe.detector, second_hop=0.0, prior_weight=1.0) as det:
         # no entry of its own, a regular form of one's ("defrayal"): the head guesses alone
         alone = det.candidates("defrayals", _head(det, {"payments": 0.3}))
         backed = det.candidates("betwixt", _head(det, {"between": 0.3}))  # thesaurus and head agree
