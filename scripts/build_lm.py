@@ -56,7 +56,8 @@ SURELY_THRESHOLDS = [0.3, 0.2, 0.1, 0.07, 0.05, 0.03, 0.02]
 CANDIDATES = [5, 8, 10, 12, 15]
 # then, there too: how much the inverse-thesaurus prior weighs against the originals head in the
 # candidates the beam gets (`Detector.prior_weight`; the first value, None: the calibrated one,
-# best for the top candidate alone, 0.75 in session 21; the beam weighs them in context as well),
+# best for the top candidate alone, 0.75 in sessions 20-23 and 0.25 since session 24's recalibration;
+# the beam weighs them in context as well),
 # of the ties the first
 PRIOR_WEIGHTS = [None, 0.0, 0.25, 0.5, 1.0]
 # last: the chance that a spinner chained through its thesaurus (`Detector.second_hop`; the first
