@@ -361,6 +361,12 @@ class Detector:
         self.neighbours = load_neighbours(model_dir / "neighbours.json.gz")
         # first words of the inverse index's multiword terms: only these can start a phrase
         self._phrase_starts = {key.split(" ", 1)[0] for key in self.lex.inverse if " " in key}
+        # multiword terms that end in a figure ("atomic number 49", the spinner's "in"): that
+        # figure is part of a spun phrase, not a number of the text, by the last word of each
+        self._figure_phrases: dict[str, list[str]] = {}
+        for key in self.lex.inverse:
+            if " " in key and key.rsplit(" ", 1)[1].isdigit():
+                self._figure_phrases.setdefault(key.rsplit(" ", 1)[1], []).append(key)
         units = {*MAGNITUDES, *(s for u in MAGNITUDES for s in self.lex.substitutes(u) if " " not in s)}
         self._in_full = {o: (self.lex.count(o) + self.lex.count(short)) / max(self.lex.count(o), 1)
                          for o, short in WRITTEN_SHORT.items()}
@@ -406,6 +412,8 @@ class Detector:
         if glued(text, tok):
             return False
         if not tok.is_word:  # "1" for "one"; but not "November 6", "Article 5" or "5 percent"
+            if self._ends_figure_phrase(text, tok):
+                return True
             before = text[: tok.start].rstrip().rsplit(" ", 1)[-1]
             return (w in _DIGITS and not (before[:1].isupper() and before.isalpha())
                     and not _PERCENTAGE.match(text, tok.end))
@@ -414,6 +422,15 @@ class Detector:
         initial = not text[: tok.start].strip(" \t\"“‘'([")
         return (initial and w[:1].isupper() and (w[1:].islower() or len(w) == 1)
                 and (w.lower() in self.lex.inverse or w.lower() in self.signal))
+
+    def _ends_figure_phrase(self, text: str, tok: Token) -> bool:
+        """Is this figure the last word of a multiword term that ends in one ("atomic number 49"
+        spelt out, lowercase, one space apart), so that `phrases` can read the term as one span?"""
+        for key in self._figure_phrases.get(tok.text, ()):
+            start = tok.end - len(key)
+            if start >= 0 and text[start : tok.end] == key and (start == 0 or not text[start - 1].isalnum()):
+                return True
+        return False
 
     def score_units(self, pieces: list[str], signals: tuple[str, ...] = tuple(FEATURES),
                     with_hidden: bool = True, batch_size: int = 64) -> list[list[WordScore]]:

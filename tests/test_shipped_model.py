@@ -391,6 +391,21 @@ def test_in_a_text_written_in_full_a_spun_percentage_stands_for_percent(pipe):
     assert pipe(natural).restored() == natural
 
 
+def test_a_spun_term_that_ends_in_a_figure_is_one_span(pipe):
+    """The spinner's "atomic number 49" for "in" (indium's entry) is one spun phrase, figure and
+    all; until session 24 the figure was no word a spinner writes, so "atomic" and "number" were
+    flagged apart and came back "less record 49"."""
+    from restore.text import tokenize
+
+    spun = "Consumer credit rose 536 mln dlrs atomic number 49 January, the Fed said."
+    assert [s.text for s in pipe.detector.detect(spun)] == ["atomic number 49"]
+    assert pipe(spun).restored() == "Consumer credit rose 536 mln dlrs in January, the Fed said."
+    for text, eligible in [("rose atomic number 49 in", True), ("rose number 49 in", False),
+                           ("subatomic number 49", False), ("atomic number 490", False)]:
+        tok = next(t for t in tokenize(text) if t.text[0].isdigit())
+        assert pipe.detector.eligible(text, tok) is eligible, text
+
+
 def test_a_digit_in_a_percentage_is_no_spun_number_word(pipe):
     from restore.text import tokenize
 
