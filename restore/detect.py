@@ -713,9 +713,10 @@ class Detector:
         not the calibrated one that picks the likeliest original best (0.25 since session 24):
         the rule is there for fidelity, and the full weight makes the newswire's habit the
         sharper, so the rule the surer; at 0.25 the tests' modern central-bank story came back
-        with two "percent" made "percentage". Until session 22 this was done to the flagged spans after
-        the prior, and a clean modern story with four "percent" (nearly always spun from "pct" in
-        the train split) looked surely spun to the prior (evidence +12.5; -3.3 with "%")."""
+        with two "percent" made "percentage". Until session 22 this was done to the flagged
+        spans after the prior, and a clean modern story with four "percent" (nearly always spun
+        from "pct" in the train split) looked surely spun to the prior (evidence +12.5; -3.3
+        with "%")."""
         # only an inverse entry of its own offers shorthand (no inflected form of one is shorthand)
         some = [ws for ws in words if any(o in SHORTHAND for o, _ in self.lex.originals(ws.token.text.lower()))]
         if not some:
