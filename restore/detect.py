@@ -365,8 +365,9 @@ class Detector:
         # figure is part of a spun phrase, not a number of the text, by the last word of each
         self._figure_phrases: dict[str, list[str]] = {}
         for key in self.lex.inverse:
-            if " " in key and key.rsplit(" ", 1)[1].isdigit():
-                self._figure_phrases.setdefault(key.rsplit(" ", 1)[1], []).append(key)
+            last = key.rsplit(" ", 1)[-1]
+            if last != key and last.isdigit():
+                self._figure_phrases.setdefault(last, []).append(key)
         units = {*MAGNITUDES, *(s for u in MAGNITUDES for s in self.lex.substitutes(u) if " " not in s)}
         self._in_full = {o: (self.lex.count(o) + self.lex.count(short)) / max(self.lex.count(o), 1)
                          for o, short in WRITTEN_SHORT.items()}
@@ -488,14 +489,15 @@ class Detector:
                 docs[d].append(ws)
         if prior:
             for text, words in zip(texts, docs):
-                self.weigh(text, words, signals)
+                self.weigh(words, signals, in_full=not _WRITES_SHORTHAND.search(text))
         return docs
 
-    def weigh(self, text: str, words: list[WordScore], signals: tuple[str, ...]) -> tuple[float | None, float | None]:
+    def weigh(self, words: list[WordScore], signals: tuple[str, ...],
+              in_full: bool) -> tuple[float | None, float | None]:
         """The document-level steps, in order, on one document's word scores: in a text written in
-        full, the shorthand rule (`_rule_out`); then the rate prior and its gates (`apply_prior`,
-        whose evidence it returns)."""
-        if not _WRITES_SHORTHAND.search(text):
+        full (no newswire shorthand, `_WRITES_SHORTHAND`), the shorthand rule (`_rule_out`); then
+        the rate prior and its gates (`apply_prior`, whose evidence it returns)."""
+        if in_full:
             self._rule_out(words)
         return self.apply_prior(words, signals)
 
@@ -803,7 +805,7 @@ class Detector:
             parts = [texts[i] for i, _, _ in group]
             for part, words in zip(parts, self.score_documents(parts, signals, with_candidates, prior=False)):
                 in_full = not _WRITES_SHORTHAND.search(part)
-                evidence, attached = self.weigh(part, words, signals)
+                evidence, attached = self.weigh(words, signals, in_full)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (None, None)
                 flagged = [run for run in self.phrases(part, words)
