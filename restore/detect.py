@@ -21,6 +21,7 @@ import gc
 import gzip
 import json
 import math
+import os
 import random
 import re
 from collections import Counter
@@ -39,7 +40,7 @@ from restore.lexicon import Lexicon, load_lexicon
 from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
 from restore.spin import NUMBER_WORDS, Spinner, presets
-from restore.tagger import TaggerBundle
+from restore.tagger import TaggerBundle, inference_dtype
 from restore.text import Token, bare, block_spans, glued, grouped, match_case, replace_spans, tokenize, units
 
 DEFAULT_DIR = DETECTOR_DIR
@@ -342,9 +343,13 @@ class Detector:
     """Loads the tagger, the lexicon signal and the calibration from one model directory."""
 
     def __init__(self, model_dir: Path | str = DEFAULT_DIR, lexicon: Lexicon | None = None,
-                 threshold: float = 0.5, calibrated: bool = True, lm_dir: Path | str = LM_DIR):
+                 threshold: float = 0.5, calibrated: bool = True, lm_dir: Path | str = LM_DIR,
+                 precision: str | None = None):
+        """`precision` of the tagger's encoder (`inference_dtype`): default $RESTORE_PRECISION, else "auto"."""
         model_dir = Path(model_dir)
         self.bundle, self.config = TaggerBundle.load(model_dir)
+        self.dtype = inference_dtype(precision or os.environ.get("RESTORE_PRECISION", "auto"))
+        self.bundle.model.encoder_in(self.dtype)
         self.lex = lexicon or load_lexicon()
         self.lm = KneserNeyTrigram.load(Path(lm_dir))
         self._lm_originals: dict[str, tuple[int, ...]] = {}

@@ -81,7 +81,7 @@ def speed(model_dir: Path, rows: list[dict]) -> str:
     for label, cands in (("flags only", False), ("flags + candidates", True)):
         dt = median_seconds(lambda: det.detect(text, with_candidates=cands))
         out.append(f"| {label} | {len(words):,} | {dt:.2f} | {len(words) / dt:,.0f} |")
-    return "\n".join(out) + f"\n\nmodel + lexicon load: {load:.2f} s"
+    return "\n".join(out) + f"\n\nmodel + lexicon load: {load:.2f} s; the tagger's encoder in {det.dtype} ($RESTORE_PRECISION)"
 
 
 def seed_check(det: Detector, path: Path) -> str:

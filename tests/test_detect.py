@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from restore.detect import Detector, Labelled, RatePrior, WordScore, fit_prior, inflected_readings
+from restore.errors import RestoreError
 from restore.spin import Policy, Spinner
 from restore.text import Token, glued, tokenize
 
@@ -181,3 +182,14 @@ def test_attached_words_that_look_unspun_in_a_spun_document_lose_their_flags():
     words = _document(probs, attached)
     Detector.apply_prior(ungated(), words, ("combined",))
     assert words[-1].probs["combined"] > 0.5
+
+
+def test_the_encoder_precision_is_one_of_three_and_auto_picks_one():
+    import torch
+
+    from restore.tagger import inference_dtype
+
+    assert inference_dtype("fp32") == torch.float32 and inference_dtype("bf16") == torch.bfloat16
+    assert inference_dtype("auto") in (torch.float32, torch.bfloat16)
+    with pytest.raises(RestoreError, match="unknown precision 'fp16'"):
+        inference_dtype("fp16")

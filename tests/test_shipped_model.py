@@ -505,3 +505,19 @@ def test_the_beam_weighs_the_thesaurus_prior_by_its_tuned_weight_and_detect_by_t
 
     assert odds(0.0) > odds(0.25) > odds(0.75) > odds(1.5) and odds(0.0) > 1 > odds(1.5)
     assert odds(None) == odds(det.calibration["beta"])
+
+
+def test_the_encoder_in_bfloat16_flags_what_float32_does():
+    import torch
+
+    from restore.detect import Detector
+
+    text = Spinner(load_lexicon(), Policy(rate=0.55)).spin(" ".join(CLEAN), seed=4).spun
+    wide, narrow = Detector(precision="fp32"), Detector(precision="bf16")
+    assert next(wide.bundle.model.encoder.parameters()).dtype == torch.float32
+    assert next(narrow.bundle.model.encoder.parameters()).dtype == torch.bfloat16
+    assert narrow.bundle.model.orig_head.weight.dtype == torch.float32  # the heads stay float32
+    a, b = wide.detect(text), narrow.detect(text)
+    assert len(a) > 10 and [(s.start, s.end) for s in a] == [(s.start, s.end) for s in b]
+    assert [s.score for s in a] == pytest.approx([s.score for s in b], abs=0.03)
+    assert [s.candidates[0].text for s in a if s.candidates] == [s.candidates[0].text for s in b if s.candidates]
