@@ -994,7 +994,9 @@ def calibrate(model_dir: Path, train_docs: list[str] | None, valid_rows: list[di
         signal, neighbours = count_signal(train_docs, lex, seed=seed, policies=policies)
         write_json_gz(model_dir / "lexsignal.json.gz", {w: list(v) for w, v in sorted(signal.items())})
         write_json_gz(model_dir / "neighbours.json.gz", neighbours)
-    det = Detector(model_dir, lexicon=lex, calibrated=False)
+    # float32 whatever the CPU: the fit then rebuilds the same everywhere (bfloat16's few
+    # thousandths flip some of its grid choices; the detector it calibrates runs in either)
+    det = Detector(model_dir, lexicon=lex, calibrated=False, precision="fp32")
     calib: dict = {}
     for stage in ("without the LM", "with it"):  # the LM is asked where lexicon+context are unsure
         words = labelled_words(det, valid_rows, prior=False)

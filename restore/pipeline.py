@@ -226,15 +226,17 @@ class Seq2SeqRewriter:
 
 class Pipeline:
     def __init__(self, model_dir: Path | str = DEFAULT_DIR, threshold: float | None = None,
-                 rewriter: Path | str | None = None, lm: Path | str | None = LM_DIR):
+                 rewriter: Path | str | None = None, lm: Path | str | None = LM_DIR,
+                 precision: str | None = None):
         """threshold None: the one tuned with the language model (`models/lm/config.json`), or
         without it (lm=None, or a T5 `rewriter` directory) the detector's `--no-lm` edit
         threshold; both are the best validation BLEU within a budget of clean-text changes.
 
         Spans are flagged by the detector's combined probability, which has asked the LM where
         lexicon and context were in doubt; but the LM is counted once in the choice: a rewriter
-        that weighs candidates with it reads each span's lexicon+context probability."""
-        self.detector = Detector(model_dir, lm_dir=lm or LM_DIR)  # the detector asks the LM too
+        that weighs candidates with it reads each span's lexicon+context probability.
+        `precision`: the tagger's encoder's (`Detector`)."""
+        self.detector = Detector(model_dir, lm_dir=lm or LM_DIR, precision=precision)  # the detector asks the LM too
         # the edit threshold in a document surely spun (`CandidateRewriter`'s surely_spun): there
         # a doubtful word is likelier a swap, and the beam, with its keep bonus, decides; None: the same
         self.surely_threshold: float | None = None

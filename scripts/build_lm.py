@@ -222,7 +222,7 @@ def main() -> None:
     docs = read_docs(args.valid)
     spun = valid_pairs(docs, args.n_valid, seed=5, policies=args.policies)
     clean = clean_sentences(docs, args.n_clean, seed=5)
-    pipe = Pipeline(args.model, lm=args.out)
+    pipe = Pipeline(args.model, lm=args.out, precision="fp32")  # as the calibration: the same choices on any CPU
     pipe.surely_threshold = None  # tuned last
     texts = [r["spun"] for r in spun + clean]
     results, found_at = [], {}
