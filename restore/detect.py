@@ -91,6 +91,9 @@ NEIGHBOUR_PRIOR, MIN_PAIR = 5.0, 3
 LM_BAND = (-2.5, 1.5)
 MAX_PHRASE = 4  # words in the longest multiword substitute read as one span (the thesaurus has a few longer)
 SURE = 0.9  # a neighbour this likely spun (lexicon+context) is read by the LM as its likeliest original
+# the tagger's batches are padded to a multiple of this many pieces: fewer shapes, so the
+# CPU kernels compiled and cached per shape (bfloat16 on AMX) stay few; float32 scores are the same
+PAD_MULTIPLE = 16
 HEAD_CHUNK = 128  # words per read of the originals head (128 x 20,000 logits: 10 MB)
 CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detector.n_candidates`)
 # A spinner whose thesaurus differs from ours may have gone a step further than our inverse index
@@ -453,7 +456,7 @@ class Detector:
             idx = order[b : b + batch_size]
             encs = [all_encs[i] for i in idx]
             with torch.inference_mode():
-                hidden = model(self.bundle.pad(encs))
+                hidden = model(self.bundle.pad(encs, PAD_MULTIPLE))
                 ctx = torch.sigmoid(model.spun_logits(hidden)).tolist()  # lists: per-word tensor indexing is slow
             for row, (i, enc) in enumerate(zip(idx, encs)):
                 words = []

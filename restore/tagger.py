@@ -145,8 +145,9 @@ class TaggerBundle:
         return out
 
     @staticmethod
-    def pad(batch: list[Encoded]) -> torch.Tensor:
-        width = max(1, max(len(e.ids) for e in batch))
+    def pad(batch: list[Encoded], multiple: int = 1) -> torch.Tensor:
+        """Piece ids, padded with 0 to the longest, rounded up to a `multiple`."""
+        width = -(-max(1, max(len(e.ids) for e in batch)) // multiple) * multiple
         ids = torch.zeros(len(batch), width, dtype=torch.long)
         for i, e in enumerate(batch):
             ids[i, : len(e.ids)] = torch.tensor(e.ids, dtype=torch.long)

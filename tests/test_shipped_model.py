@@ -521,3 +521,16 @@ def test_the_encoder_in_bfloat16_flags_what_float32_does():
     assert len(a) > 10 and [(s.start, s.end) for s in a] == [(s.start, s.end) for s in b]
     assert [s.score for s in a] == pytest.approx([s.score for s in b], abs=0.03)
     assert [s.candidates[0].text for s in a if s.candidates] == [s.candidates[0].text for s in b if s.candidates]
+
+
+def test_padding_the_tagger_batches_to_a_multiple_changes_no_float32_score(monkeypatch):
+    import restore.detect as detect_module
+    from restore.detect import Detector
+
+    text = Spinner(load_lexicon(), Policy(rate=0.55)).spin(" ".join(CLEAN), seed=5).spun
+    det = Detector(precision="fp32")
+    monkeypatch.setattr(detect_module, "PAD_MULTIPLE", 1)
+    tight = det.detect(text)
+    monkeypatch.setattr(detect_module, "PAD_MULTIPLE", 16)
+    assert det.bundle.pad(det.bundle.encode_many(["one two three"]), 16).shape[1] == 16
+    assert det.detect(text) == tight and len(tight) > 10
