@@ -35,8 +35,9 @@ PRECISIONS = ("auto", "bf16", "fp32")
 
 def inference_dtype(precision: str = "auto") -> torch.dtype:
     """The encoder's dtype at inference. "auto": bfloat16 where the CPU multiplies it in
-    hardware (Intel AMX: twice as fast as float32 here, the detector's scores within a few
-    thousandths), float32 elsewhere, where bfloat16 would be emulated and slower."""
+    hardware (Intel AMX: the encoder twice as fast as in float32 on this project's CPU, the
+    detector's scores within a few thousandths), float32 elsewhere, where bfloat16 would be
+    emulated and slower."""
     if precision not in PRECISIONS:
         raise RestoreError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
     if precision == "auto":
