@@ -367,15 +367,17 @@ class Detector:
         self.prior_weight: float | None = None
         self.signal = load_signal(model_dir / "lexsignal.json.gz")
         self.neighbours = load_neighbours(model_dir / "neighbours.json.gz")
-        # first words of the inverse index's multiword terms: only these can start a phrase
-        self._phrase_starts = {key.split(" ", 1)[0] for key in self.lex.inverse if " " in key}
-        # multiword terms that end in a figure ("atomic number 49", the spinner's "in"): that
-        # figure is part of a spun phrase, not a number of the text, by the last word of each
+        # of the inverse index's multiword terms: the first words (only these can start a phrase),
+        # and those that end in a figure ("atomic number 49", the spinner's "in"), by that figure,
+        # which is then part of a spun phrase, not a number of the text
+        self._phrase_starts: set[str] = set()
         self._figure_phrases: dict[str, list[str]] = {}
         for key in self.lex.inverse:
-            last = key.rsplit(" ", 1)[-1]
-            if last != key and last.isdigit():
-                self._figure_phrases.setdefault(last, []).append(key)
+            if " " in key:
+                self._phrase_starts.add(key.split(" ", 1)[0])
+                last = key.rsplit(" ", 1)[1]
+                if last.isdigit():
+                    self._figure_phrases.setdefault(last, []).append(key)
         units = {*MAGNITUDES, *(s for u in MAGNITUDES for s in self.lex.substitutes(u) if " " not in s)}
         self._in_full = {o: (self.lex.count(o) + self.lex.count(short)) / max(self.lex.count(o), 1)
                          for o, short in WRITTEN_SHORT.items()}
@@ -705,12 +707,10 @@ class Detector:
 
     @property
     def _beta(self) -> float:
-        """The weight of the inverse-thesaurus prior against the originals head: `prior_weight`, or the calibrated one."""
-        return self._calibrated_beta if self.prior_weight is None else self.prior_weight
-
-    @property
-    def _calibrated_beta(self) -> float:
-        """The prior's weight that makes the top original likeliest right on its own (`calibrate`)."""
+        """The weight of the inverse-thesaurus prior against the originals head: `prior_weight`, or
+        the calibrated one, which makes the top original likeliest right on its own (`calibrate`)."""
+        if self.prior_weight is not None:
+            return self.prior_weight
         return self.calibration["beta"] if self.calibration else 1.0
 
     def _rule_out(self, words: list[WordScore]) -> None:
