@@ -389,6 +389,8 @@ class Detector:
             self.calibration = json.loads(calib.read_text(encoding="utf-8")) if calibrated else None
         except (OSError, ValueError) as e:
             raise RestoreError(f"{calib} is unreadable: {e}") from None
+        # lemminflect reads its tables (0.4 s) on first use, which would fall in the first document
+        inflected_readings("existed")
         # What is loaded now lives as long as the process: hundreds of thousands of objects that
         # every full collection of the cyclic GC would scan again (one, 0.3-0.45 s, fell in each
         # detection of 10,000 words). Frozen, collections leave them out: 2.08 -> 1.79 s.
