@@ -590,7 +590,7 @@ class Detector:
             if key in _DIGITS:
                 found = [_DIGITS[key]]
             else:
-                found = [o for o, _ in self.lex.originals(key)] or list(self._inflected_originals(key)[0])
+                found = [o for o, _ in self.lex.originals(key)] or list(self._prior(key)[0])  # its cache, shared
             self._lm_originals[key] = tuple(self.lm.index.get(o, -1) for o in found if " " not in o)[:5]
         return self._lm_originals[key]
 
