@@ -131,3 +131,10 @@ def validation_articles(docs: list[str], n: int, policies: str = "mix") -> tuple
     harness rows: the whole articles the rewriter's document-level weights are tuned on."""
     spun = spun_articles(docs[n : 2 * n], Spinner(load_lexicon(), presets(policies)), seed=9)
     return spun, [{"spun": d, "clean": d, "spans": []} for d in docs[:n]]
+
+
+def valid_pairs(docs: list[str], n: int, seed: int = 1, policies: str = "mix") -> list[dict]:
+    """Sentence pairs from the valid split, spun with the policy mix or `policies` (for calibration)."""
+    spinner = Spinner(load_lexicon(), presets(policies))
+    rows = [r for i, d in enumerate(docs) for r in spin_document(d, spinner, seed * 1_000_003 + i, "sentence", 0.15)]
+    return random.Random(seed).sample(rows, min(n, len(rows)))

@@ -11,7 +11,8 @@ import argparse
 import time
 from pathlib import Path
 
-from restore.detect import DEFAULT_DIR, FEATURES, Detector, RatePrior, labelled_words
+from restore.calibrate import labelled_words
+from restore.detect import DEFAULT_DIR, FEATURES, Detector, RatePrior
 from restore.evaluate import median_seconds
 from restore.lexicon import load_lexicon
 from restore.pairs import build_pairs, clean_sentences, load_pairs

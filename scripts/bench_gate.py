@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 from datasets import disable_progress_bars
 
-from restore.detect import ATTACHED_GATE, ATTACHED_HIGH, DEFAULT_DIR, GATE, MIN_RATE, RatePrior, valid_pairs
+from restore.detect import ATTACHED_GATE, ATTACHED_HIGH, DEFAULT_DIR, GATE, MIN_RATE, RatePrior
 from restore.evaluate import edit_outcomes, evaluate
-from restore.pairs import clean_sentences, validation_articles
+from restore.pairs import clean_sentences, valid_pairs, validation_articles
 from restore.pipeline import Pipeline
 from restore.text import Token, bare
 from restore.train import read_docs

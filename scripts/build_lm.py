@@ -31,10 +31,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from restore.detect import DEFAULT_DIR, valid_pairs
+from restore.detect import DEFAULT_DIR
 from restore.evaluate import Restorer, edit_outcomes, evaluate
 from restore.ngram import KneserNeyTrigram, corpus_sentences
-from restore.pairs import clean_sentences, validation_articles
+from restore.pairs import clean_sentences, valid_pairs, validation_articles
 from restore.paths import LM_DIR
 from restore.pipeline import Document, Pipeline
 from restore.train import read_docs

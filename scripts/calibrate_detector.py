@@ -12,8 +12,9 @@ import json
 import time
 from pathlib import Path
 
-from restore.detect import DEFAULT_DIR, calibrate, valid_pairs
-from restore.pairs import clean_sentences
+from restore.calibrate import calibrate
+from restore.detect import DEFAULT_DIR
+from restore.pairs import clean_sentences, valid_pairs
 from restore.train import read_docs
 
 

@@ -22,8 +22,7 @@ import argparse
 from collections import Counter, defaultdict
 from dataclasses import replace
 
-from restore.detect import valid_pairs
-from restore.pairs import validation_articles
+from restore.pairs import valid_pairs, validation_articles
 from restore.evaluate import sacre_scores
 from restore.pipeline import CandidateRewriter, Document, Pipeline
 from restore.train import read_docs

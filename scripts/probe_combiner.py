@@ -20,7 +20,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from restore.detect import FEATURES, Detector, Labelled, fit_logistic, labelled_words, valid_pairs
+from restore.calibrate import Labelled, fit_logistic, labelled_words
+from restore.detect import FEATURES, Detector
+from restore.pairs import valid_pairs
 from restore.train import read_docs
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from restore.detect import Detector, Labelled, RatePrior, WordScore, fit_prior, inflected_readings
+from restore.calibrate import Labelled, fit_prior
+from restore.detect import Detector, RatePrior, WordScore, inflected_readings
 from restore.errors import RestoreError
 from restore.spin import Policy, Spinner
 from restore.text import Token, glued, tokenize
@@ -110,7 +111,7 @@ def test_glued_tokens_are_not_words_a_spinner_swaps(text, word, lexicon):
 
 
 def test_spinning_counts_each_word_next_to_its_neighbours(lexicon):
-    from restore.detect import count_signal
+    from restore.calibrate import count_signal
 
     docs = ["We met in the city on Monday."] * 40 + ["It was a successful launch."] * 40
     signal, neighbours = count_signal(docs, lexicon)
@@ -122,16 +123,17 @@ def test_spinning_counts_each_word_next_to_its_neighbours(lexicon):
 
 
 def test_counts_and_calibration_pairs_follow_the_policies_asked_for(lexicon, monkeypatch):
-    import restore.detect as detect
+    import restore.pairs as pairs
+    from restore.calibrate import count_signal
 
     docs = ["We met in the city, on Monday, in the morning."] * 40
-    mix, _ = detect.count_signal(docs, lexicon)
-    bare, _ = detect.count_signal(docs, lexicon, policies="bare")
+    mix, _ = count_signal(docs, lexicon)
+    bare, _ = count_signal(docs, lexicon, policies="bare")
     assert mix != bare
     # "city," is never a bare spinner's to swap: nothing it writes for it is counted
     assert not {"metropolis", "town"} & set(bare) and {"metropolis", "town"} & set(mix)
-    monkeypatch.setattr(detect, "load_lexicon", lambda: lexicon)
-    rows = detect.valid_pairs(docs, 20, policies="bare")
+    monkeypatch.setattr(pairs, "load_lexicon", lambda: lexicon)
+    rows = pairs.valid_pairs(docs, 20, policies="bare")
     assert rows and all(r["spun"][s["end"]] == " " for r in rows for s in r["spans"])
 
 

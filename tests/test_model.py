@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from restore.detect import FEATURES, Detector, calibrate, valid_pairs
+from restore.calibrate import calibrate
+from restore.detect import FEATURES, Detector
 from restore.errors import RestoreError
-from restore.pairs import clean_sentences
+from restore.pairs import clean_sentences, valid_pairs
 from restore.pipeline import Pipeline
 from restore.train import CONFIG, train_detector
 from tests.conftest import TEXT
