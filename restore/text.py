@@ -32,10 +32,6 @@ class Token:
     def is_word(self) -> bool:
         return not self.text[0].isdigit()
 
-    @property
-    def is_lower(self) -> bool:
-        return self.text.islower()
-
 
 def glued(text: str, tok: Token) -> bool:
     """Is the token part of a larger alphanumeric string ("th" in "11th", "m" in "5m")?"""
@@ -62,10 +58,6 @@ def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
         start = m.end()
     if start < len(text):
         yield start, len(text)
-
-
-def split_sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def replace_spans(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
