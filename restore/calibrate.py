@@ -32,7 +32,6 @@ def write_json_gz(path: Path, data: dict) -> None:
         raw.write(json.dumps(data, separators=(",", ":")).encode("utf-8"))
 
 
-
 def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0,
                  policies: str = "mix") -> tuple[dict[str, tuple[int, int]], dict]:
     """Spin documents with the policy mix (or `policies`, `restore.spin.presets`); count each
