@@ -17,6 +17,7 @@ import numpy as np
 
 from restore.detect import (ATTACHED_CLEAN_RATE, ATTACHED_GATE, ATTACHED_HIGH, FEATURES, GATE, MIN_RATE, Detector,
                             RatePrior, WordScore)
+from restore.evaluate import sacre_scores
 from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
 from restore.ngram import BOS, EOS
@@ -205,8 +206,6 @@ def choose_clean_threshold(det: Detector, words: list[Labelled], rows: list[dict
                            clean_rows: list[dict], budget: float = 0.75) -> tuple[float, float]:
     """The edit threshold of `restore clean --no-lm`: the best BLEU on validation rows among
     thresholds that edit at most `budget` words per 1000 of the clean sentences."""
-    from restore.evaluate import sacre_scores
-
     maybe = [w for w in words + clean_words if w.ws.probs["combined"] >= 0.2]
     best_cand = {id(w): (c[0].text if c else None)
                  for w, c in zip(maybe, det.candidates_many([w.ws.token.text for w in maybe],
