@@ -368,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as e:  # the disk filled or a file vanished mid-run: one line, as for any bad input
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"restore: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -60,7 +60,9 @@ def _plain_mode(path: Path) -> int:
 @contextmanager
 def atomic_output(dest: str | None) -> Iterator[TextIO]:
     """A text stream to stdout, or to a temp file renamed onto `dest` only if the block
-    succeeds (gzip when dest ends in .gz): an error leaves no half-written file."""
+    succeeds (gzip when dest ends in .gz): an error leaves no half-written file. A `dest`
+    that is a link or no regular file (/dev/stdout, a named pipe) is written through in
+    place instead: renaming onto it would replace the link or the device with a file."""
     if dest in (None, "-"):
         yield sys.stdout
         sys.stdout.flush()
@@ -68,21 +70,32 @@ def atomic_output(dest: str | None) -> Iterator[TextIO]:
     path = Path(dest)
     if path.is_dir():
         raise RestoreError(f"{dest} is a directory")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    gz = path.suffix == ".gz"
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        with _open_text(path, gz) as f:
+            yield f
+        return
     try:
-        if path.suffix == ".gz":
-            os.close(fd)
-            with gzip.open(tmp, "wt", encoding="utf-8", newline="") as f:
-                yield f
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                yield f
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise RestoreError(f"cannot write {dest}: {e.strerror or e}") from None
+    os.close(fd)
+    try:
+        with _open_text(Path(tmp), gz) as f:
+            yield f
         os.chmod(tmp, _plain_mode(path))  # mkstemp makes 0600; the result should look like any file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _open_text(path: Path, gz: bool) -> TextIO:
+    """UTF-8 text for writing, newlines as given, gzipped if `gz`."""
+    if gz:
+        return gzip.open(path, "wt", encoding="utf-8", newline="")
+    return open(path, "w", encoding="utf-8", newline="")
 
 
 def write_text(text: str, dest: str | None) -> None:

@@ -68,6 +68,26 @@ def test_failed_run_leaves_no_output_file(tmp_path):
     assert p.returncode == 2 and not out.exists()
 
 
+def test_an_output_that_cannot_be_made_is_one_line_error(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    p = run("spin", "-", "-o", str(blocker / "out.txt"), stdin=b"The cat sat.")
+    assert p.returncode == 2 and b"cannot write" in p.stderr
+    assert p.stderr.count(b"\n") == 1 and b"Traceback" not in p.stderr and blocker.read_text() == "x"
+
+
+def test_a_linked_output_is_written_through_not_replaced(tmp_path):
+    """-o /dev/stdout (a link), or a link to a file elsewhere: renaming a temp file onto the link
+    would replace it with a plain file (as root, /dev/stdout itself: not tried here)."""
+    from restore.io import write_text
+
+    target, link = tmp_path / "target.txt", tmp_path / "link.txt"
+    target.write_text("old")
+    link.symlink_to(target)
+    write_text("new", str(link))
+    assert link.is_symlink() and target.read_text() == "new"
+
+
 def test_blocks_cut_at_line_ends_and_rejoin():
     from restore.text import block_spans
 
