@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 import numpy as np
 import torch
-from lemminflect import getAllLemmas, getInflection
+from lemminflect import getAllInflections, getAllLemmas, getInflection
 
 from restore.errors import RestoreError
 from restore.lexicon import Lexicon, load_lexicon
@@ -204,8 +204,16 @@ def _regular_stems(word: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=200_000)
 def _inflections(lemma: str, tag: str) -> tuple[str, ...]:
-    """lemminflect's forms of a lemma for a Penn tag (cached: it deep-copies its table on every call)."""
-    return getInflection(lemma, tag) or ()
+    """lemminflect's forms of a lemma for a Penn tag, `getInflection`'s answer: from the lemma's
+    table row when it has the tag, which is read once for all its tags (lemminflect deep-copies
+    the row on every call), else from `getInflection` itself (alternative tags, rules)."""
+    return _table_forms(lemma).get(tag) or getInflection(lemma, tag) or ()
+
+
+@lru_cache(maxsize=200_000)
+def _table_forms(lemma: str) -> dict[str, tuple[str, ...]]:
+    """A lemma's row of lemminflect's table, Penn tag -> forms (cached; not to be changed)."""
+    return getAllInflections(lemma)
 
 
 def _mean(values: Iterable[float]) -> float:
