@@ -147,6 +147,20 @@ def test_inflected_readings_include_the_regular_forms(word, reading):
     assert reading in inflected_readings(word)
 
 
+@pytest.mark.parametrize("lemma, tag, forms", [
+    ("be", "VBD", ("was", "were")),  # in the lemma's table row
+    ("exist", "VBN", ("existed",)),  # not in it: lemminflect's alternative tag (VBD)
+    ("defrayal", "NNS", ("defrayals",)),  # no row at all: its rules
+    ("peachy", "JJR", ("peachier",)),
+])
+def test_inflections_read_from_the_row_are_lemminflects_own_answer(lemma, tag, forms):
+    from lemminflect import getInflection
+
+    from restore.detect import _inflections
+
+    assert _inflections(lemma, tag) == getInflection(lemma, tag) == forms
+
+
 def test_an_uninflected_word_has_no_inflected_reading():
     assert inflected_readings("exist") == ()
 
