@@ -72,7 +72,11 @@ def atomic_output(dest: str | None) -> Iterator[TextIO]:
         raise RestoreError(f"{dest} is a directory")
     gz = path.suffix == ".gz"
     if path.is_symlink() or (path.exists() and not path.is_file()):
-        with _open_text(path, gz) as f:
+        try:
+            through = _open_text(path, gz)
+        except OSError as e:
+            raise RestoreError(f"cannot write {dest}: {e.strerror or e}") from None
+        with through as f:
             yield f
         return
     try:

@@ -86,6 +86,10 @@ def test_a_linked_output_is_written_through_not_replaced(tmp_path):
     link.symlink_to(target)
     write_text("new", str(link))
     assert link.is_symlink() and target.read_text() == "new"
+    dangling = tmp_path / "dangling.txt"
+    dangling.symlink_to(tmp_path / "no-such-folder" / "out.txt")
+    p = run("spin", "-", "-o", str(dangling), stdin=b"The cat sat.")
+    assert p.returncode == 2 and b"cannot write" in p.stderr and p.stderr.count(b"\n") == 1
 
 
 def test_blocks_cut_at_line_ends_and_rejoin():
