@@ -241,20 +241,37 @@ def beam_search(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T]]],
     Hypotheses that end in the same two words are recombined: a trigram LM scores what follows
     them alike, so only the best can win. The beam keeps `beam` different histories, and a run
     of fixed words costs one LM call each, not one per hypothesis."""
+    return beam_hypotheses(lm, choices, beam, lm_weight)[0][1]
+
+
+def beam_hypotheses(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T]]], beam: int = 8,
+                    lm_weight: float = 1.0, per_history: int = 1) -> list[tuple[float, list[T]]]:
+    """`beam_search`'s final hypotheses, best first, each with its score (end of sentence
+    included). `per_history` > 1 keeps that many hypotheses per two-word history instead of
+    recombining them into one, for a second model to rescore: a sentence that ends in fixed words
+    would otherwise end with a single hypothesis."""
     # beam entries: (score, last two LM words, values chosen so far)
     beams: list[tuple[float, tuple[str, str], tuple]] = [(0.0, (BOS, BOS), ())]
     for options in choices:
-        best: dict[tuple[str, str], tuple[float, tuple[str, str], tuple]] = {}
+        best: dict[tuple[str, str], list[tuple[float, tuple[str, str], tuple]]] = {}
         for score, hist, chosen in beams:
             for words, cost, value in options:
                 s, h = score + cost, hist
                 for word in words.split():
                     s += lm_weight * lm.logprob(h[0], h[1], word)
                     h = (h[1], word)
-                if h not in best or s > best[h][0]:
-                    best[h] = (s, h, chosen + (value,))
-        beams = sorted(best.values(), key=lambda x: -x[0])[:beam]
-    return list(max(beams, key=lambda x: x[0] + lm_weight * lm.logprob(x[1][0], x[1][1], EOS))[2])
+                kept = best.setdefault(h, [])
+                if len(kept) < per_history:
+                    kept.append((s, h, chosen + (value,)))
+                elif s > kept[-1][0]:
+                    kept[-1] = (s, h, chosen + (value,))
+                else:
+                    continue
+                kept.sort(key=lambda x: -x[0])
+        heads = sorted(best.values(), key=lambda kept: -kept[0][0])[:beam]
+        beams = [x for kept in heads for x in kept]
+    final = [(x[0] + lm_weight * lm.logprob(x[1][0], x[1][1], EOS), list(x[2])) for x in beams]
+    return sorted(final, key=lambda x: -x[0])
 
 
 def corpus_sentences(path: Path, min_name_count: int = 50):

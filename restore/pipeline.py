@@ -21,6 +21,9 @@ from restore.ngram import KneserNeyTrigram, beam_search
 from restore.paths import LM_DIR
 from restore.text import block_spans, grouped, match_case, replace_spans, tokenize, units
 
+# one position of a sentence for the beam: its span (None: a fixed word) and its options
+Item = tuple[Span | None, list[tuple[str, float, str | None]]]
+
 
 @dataclass
 class Edit:
@@ -128,9 +131,16 @@ class CandidateRewriter:
 
     def _choose(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float,
                 votes: dict[int, dict[str | None, float]] | None = None) -> list[Edit]:
+        items = self._items(text, a, b, spans, keep_bonus, votes)
+        best = beam_search(self.lm, [options for _, options in items], self.w["beam"], self.w["lm"])
+        return self._edits(items, best)
+
+    def _items(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float,
+               votes: dict[int, dict[str | None, float]] | None = None) -> list[Item]:
+        """The sentence text[a:b] as the beam's choices: per token, a fixed word (span None), or per
+        span its options, kept (value None) or replaced by a candidate, each with its cost."""
         w = self.w
-        # the sentence as choices: a fixed word (span None), or a span kept (new None) or replaced
-        items: list[tuple[Span | None, list[tuple[str, float, str | None]]]] = []
+        items: list[Item] = []
         k = 0
         toks = tokenize(text[a:b])
         lm_words = self.lm.words(toks)
@@ -152,9 +162,13 @@ class CandidateRewriter:
                     (c.text.lower(), w["spun"] * math.log(p) + w["candidate"] * math.log(max(c.score, 1e-6))
                      - self._common(c.text) + vote.get(c.text.lower(), 0.0), c.text)
                     for c in span.candidates]))
-        best = beam_search(self.lm, [options for _, options in items], w["beam"], w["lm"])
+        return items
+
+    @staticmethod
+    def _edits(items: list[Item], chosen: list[str | None]) -> list[Edit]:
+        """The edits one choice per item makes."""
         return [Edit(span.start, span.end, span.text, new, span.score)
-                for (span, _), new in zip(items, best) if span is not None and new is not None]
+                for (span, _), new in zip(items, chosen) if span is not None and new is not None]
 
     def _common(self, words: str) -> float:
         """frequency · log P_unigram of the words (the LM's own unigram, so it cancels its bias)."""
