@@ -8,7 +8,7 @@ import pytest
 
 from restore.detect import Candidate, Span
 from restore.errors import RestoreError
-from restore.ngram import BOS, EOS, KneserNeyTrigram, beam_search
+from restore.ngram import BOS, EOS, KneserNeyTrigram, beam_hypotheses, beam_search
 from restore.pipeline import CandidateRewriter, Document
 
 SENTENCES = [s.split() for s in [
@@ -80,6 +80,13 @@ def test_the_beam_recombines_hypotheses_with_the_same_history_and_finds_the_best
     exhaustive = max([(v,) + rest for v in ("a1", "a2", "b") for rest in [(None, None, None)]], key=score)
     assert exhaustive[0] == "b"  # the LM's "we have a plan" outweighs the option's cost
     assert tuple(beam_search(lm, choices, beam=2)) == exhaustive
+    # every hypothesis ends "a plan", one history: recombined, one is left; kept per history, all
+    # three come back best first, scored as the LM and the costs score them
+    assert len(beam_hypotheses(lm, choices, beam=2)) == 1
+    hyps = beam_hypotheses(lm, choices, beam=2, per_history=3)
+    assert [tuple(v) for _, v in hyps] == sorted([(v, None, None, None) for v in ("a1", "a2", "b")], key=score,
+                                                 reverse=True)
+    assert all(abs(s - score(tuple(v))) < 1e-9 for s, v in hyps) and tuple(hyps[0][1]) == exhaustive
 
 
 def test_lm_rewriter_chooses_in_context_and_keeps_clean_words():
