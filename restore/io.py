@@ -71,27 +71,30 @@ def atomic_output(dest: str | None) -> Iterator[TextIO]:
     if path.is_dir():
         raise RestoreError(f"{dest} is a directory")
     gz = path.suffix == ".gz"
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        try:
-            through = _open_text(path, gz)
-        except OSError as e:
-            raise RestoreError(f"cannot write {dest}: {e.strerror or e}") from None
-        with through as f:
-            yield f
-        return
+    through = path.is_symlink() or (path.exists() and not path.is_file())
+    tmp: Path | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        if through:
+            out = _open_text(path, gz)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            tmp = Path(name)
+            out = _open_text(tmp, gz)
     except OSError as e:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise RestoreError(f"cannot write {dest}: {e.strerror or e}") from None
-    os.close(fd)
     try:
-        with _open_text(Path(tmp), gz) as f:
+        with out as f:
             yield f
-        os.chmod(tmp, _plain_mode(path))  # mkstemp makes 0600; the result should look like any file
-        os.replace(tmp, path)
+        if tmp is not None:
+            os.chmod(tmp, _plain_mode(path))  # mkstemp makes 0600; the result should look like any file
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
 
 

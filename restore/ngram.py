@@ -260,14 +260,16 @@ def beam_hypotheses(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T
                 for word in words.split():
                     s += lm_weight * lm.logprob(h[0], h[1], word)
                     h = (h[1], word)
-                kept = best.setdefault(h, [])
-                if len(kept) < per_history:
+                kept = best.get(h)
+                if kept is None:
+                    best[h] = [(s, h, chosen + (value,))]
+                elif len(kept) < per_history:
                     kept.append((s, h, chosen + (value,)))
+                    kept.sort(key=lambda x: -x[0])
                 elif s > kept[-1][0]:
                     kept[-1] = (s, h, chosen + (value,))
-                else:
-                    continue
-                kept.sort(key=lambda x: -x[0])
+                    if per_history > 1:
+                        kept.sort(key=lambda x: -x[0])
         heads = sorted(best.values(), key=lambda kept: -kept[0][0])[:beam]
         beams = [x for kept in heads for x in kept]
     final = [(x[0] + lm_weight * lm.logprob(x[1][0], x[1][1], EOS), list(x[2])) for x in beams]

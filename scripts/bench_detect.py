@@ -36,9 +36,10 @@ def quality(det: Detector, rows: list[dict]) -> str:
     words = labelled_words(det, rows)
     clean_ids = {i for i, r in enumerate(rows) if not r["spans"]}
     clean_scores = [w.ws for w in words if w.row in clean_ids]
-    gold_total = sum(sum(any(s["start"] <= t.start < s["end"] for s in r["spans"]) for t in tokenize(r["spun"]))
-                     for r in rows)
-    clean_words = sum(len(tokenize(r["spun"])) for r in rows if not r["spans"])
+    tokens = [tokenize(r["spun"]) for r in rows]
+    gold_total = sum(sum(any(s["start"] <= t.start < s["end"] for s in r["spans"]) for t in toks)
+                     for r, toks in zip(rows, tokens))
+    clean_words = sum(len(toks) for r, toks in zip(rows, tokens) if not r["spans"])
     flags_column = " flags /1000 words of clean sentences |" if clean_words else ""
     lines = ["| signal | precision | recall | F1 |" + flags_column,
              "|---|---:|---:|---:|" + ("---:|" if clean_words else "")]
@@ -50,7 +51,7 @@ def quality(det: Detector, rows: list[dict]) -> str:
         f1 = 2 * p * r / max(p + r, 1e-9)
         lines.append(f"| {name} | {p:.4f} | {r:.4f} | {f1:.4f} |"
                      + (f" {1000 * flags / clean_words:.2f} |" if clean_words else ""))
-    words_total = sum(len(tokenize(r["spun"])) for r in rows)
+    words_total = sum(map(len, tokens))
     return "\n".join(lines) + (f"\n\n{len(rows)} rows, {words_total:,} words, {gold_total} spun"
                                + (f"; {clean_words} words in {len(clean_ids)} clean sentences." if clean_words else "."))
 
