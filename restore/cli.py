@@ -15,7 +15,7 @@ from typing import Iterable
 from restore.errors import RestoreError
 from restore.io import atomic_output, read_jsonl, read_text, write_text
 from restore.paths import DETECTOR_DIR as DEFAULT_MODEL
-from restore.paths import LM_DIR
+from restore.paths import LM_DIR, NLM_DIR
 from restore.text import block_spans, replace_spans
 from restore.workers import Cleaner, Flagger, batched, ordered_map
 
@@ -118,7 +118,7 @@ def cmd_clean(args: argparse.Namespace) -> None:
         raise RestoreError("a .jsonl corpus is cleaned on its own, with --format text")
     texts = [] if corpora else [(f, name, read_text(f)) for f, name in inputs]  # check all before writing
     cleaner = Cleaner(str(_model_dir(args)), args.threshold, args.rewriter and str(args.rewriter),
-                      args.lm and str(args.lm))
+                      args.lm and str(args.lm), args.nlm and str(args.nlm))
     if corpora:
         dest = str(args.out_dir / inputs[0][1]) if args.out_dir else args.output
         _map_jsonl(corpora[0], dest, cleaner, lambda doc: {"text": doc.restored(), "restore_edits": len(doc.edits)},
@@ -202,8 +202,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if args.model or (args.model is None and (DEFAULT_MODEL / "config.json").is_file()):
         from restore.pipeline import Pipeline
 
-        name = "restore (detector + candidates" + (" + LM)" if args.lm else ")")
-        restorers[name] = Pipeline(_model_dir(args), threshold=args.threshold, lm=args.lm).restore_texts
+        pipe = Pipeline(_model_dir(args), threshold=args.threshold, lm=args.lm, nlm=args.nlm)
+        with_lm = " + LM" + (" + neural LM" if pipe.rewriter.nlm else "") if args.lm else ""
+        restorers[f"restore (detector + candidates{with_lm})"] = pipe.restore_texts
         if args.rewriter:
             restorers["restore (detector + T5 rewriter)"] = Pipeline(_model_dir(args), threshold=args.threshold,
                                                                      rewriter=args.rewriter).restore_texts
@@ -214,9 +215,11 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     import json
 
-    from restore.train import CONFIG, REWRITER_CONFIG, train_detector, train_rewriter
+    from restore.train import CONFIG, NLM_CONFIG, REWRITER_CONFIG, train_detector, train_nlm, train_rewriter
 
-    cfg = dict(CONFIG if args.what == "detector" else REWRITER_CONFIG)
+    configs = {"detector": (CONFIG, train_detector), "rewriter": (REWRITER_CONFIG, train_rewriter),
+               "nlm": (NLM_CONFIG, train_nlm)}
+    cfg, train = dict(configs[args.what][0]), configs[args.what][1]
     for key in ("corpus", "valid", "out", "run", "init", "max_steps", "max_minutes", "batch_size", "lr", "device"):
         value = getattr(args, key)
         if value is not None:
@@ -229,7 +232,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             cfg[key] = json.loads(value)
         except json.JSONDecodeError:
             cfg[key] = value
-    (train_detector if args.what == "detector" else train_rewriter)(cfg, resume=args.resume)
+    train(cfg, resume=args.resume)
 
 
 def _positive(value: str) -> int:
@@ -274,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(default: the shipped one)")
             p.add_argument("--no-lm", dest="lm", action="store_const", const=None,
                            help="take each span's best candidate alone (the detector still asks the shipped LM)")
+            p.add_argument("--nlm", type=Path, default=NLM_DIR,
+                           help="neural LM that rescores the beam's best sentences (default: the shipped one)")
+            p.add_argument("--no-nlm", dest="nlm", action="store_const", const=None,
+                           help="the trigram LM's beam alone")
 
     def add_jobs(p: argparse.ArgumentParser) -> None:
         p.add_argument("-j", "--jobs", type=_positive, default=1,
@@ -326,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pairs)
 
     p = sub.add_parser("train", help="train a model on pairs spun on the fly")
-    p.add_argument("what", choices=["detector", "rewriter"], help="which model")
+    p.add_argument("what", choices=["detector", "rewriter", "nlm"],
+                   help="which model (nlm: the neural LM that rescores the beam)")
     p.add_argument("--corpus", type=Path, help="train split (jsonl.gz)")
     p.add_argument("--valid", type=Path, help="validation split (jsonl.gz)")
     p.add_argument("--out", type=Path, help="export the best model here")

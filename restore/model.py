@@ -20,7 +20,8 @@ from pathlib import Path
 import sentencepiece as spm
 import torch
 from safetensors import SafetensorError
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, T5Config, T5ForConditionalGeneration
+from safetensors.torch import load_file, save_file
+from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, T5Config, T5ForConditionalGeneration
 
 from restore.errors import RestoreError
 from restore.io import write_text
@@ -106,7 +107,8 @@ def new_t5(tok: SpanTokenizer, d_model: int = 256, layers: int = 4, decoder_laye
 
 
 def load_rewriter(path: Path) -> tuple[SpanTokenizer, T5ForConditionalGeneration]:
-    """Our own model (tokenizer.model + HF config/safetensors) or any local HF seq2seq checkpoint."""
+    """Our own model (tokenizer.model + HF config/safetensors, or its int8 storage) or any local HF
+    seq2seq checkpoint."""
     from transformers.utils import logging
 
     logging.disable_progress_bar()  # no loading bar in the CLI's stderr
@@ -118,18 +120,66 @@ def load_rewriter(path: Path) -> tuple[SpanTokenizer, T5ForConditionalGeneration
             tok = SpanTokenizer(sp=spm.SentencePieceProcessor(model_file=str(path / "tokenizer.model")))
         else:
             tok = SpanTokenizer(hf=AutoTokenizer.from_pretrained(str(path)))
-        model = AutoModelForSeq2SeqLM.from_pretrained(str(path), use_safetensors=True, dtype=torch.float32)
+        if (path / INT8_FILE).is_file():
+            model = AutoModelForSeq2SeqLM.from_config(AutoConfig.from_pretrained(str(path))).float()
+            load_int8(model, path / INT8_FILE)
+        else:
+            model = AutoModelForSeq2SeqLM.from_pretrained(str(path), use_safetensors=True, dtype=torch.float32)
     except (OSError, ValueError, SafetensorError) as e:
         raise RestoreError(f"rewriter at {path} is unreadable: {str(e).splitlines()[0]}") from None
     return tok, model.eval()
 
 
-def save_rewriter(model: T5ForConditionalGeneration, tok: SpanTokenizer, out: Path, meta: dict) -> None:
+def save_rewriter(model: T5ForConditionalGeneration, tok: SpanTokenizer, out: Path, meta: dict,
+                  storage: str = "float16") -> None:
+    """The weights in float16 (HF safetensors shards), or in int8 storage (`save_int8`)."""
+    if storage not in STORAGES:
+        raise RestoreError(f"rewriter storage must be one of {', '.join(STORAGES)}, not {storage!r}")
     out.mkdir(parents=True, exist_ok=True)
-    # a float16 copy: the model being trained keeps its float32 weights
-    copy.deepcopy(model).to(torch.float16).save_pretrained(str(out), max_shard_size="15MB")
+    if storage == "int8":
+        model.config.save_pretrained(str(out))
+        model.generation_config.save_pretrained(str(out))
+        save_int8(model, out / INT8_FILE)
+    else:  # a float16 copy: the model being trained keeps its float32 weights
+        copy.deepcopy(model).to(torch.float16).save_pretrained(str(out), max_shard_size="15MB")
     if tok.sp is not None:
         (out / "tokenizer.model").write_bytes(tok.sp.serialized_model_proto())
     else:
         tok.hf.save_pretrained(str(out))
     write_text(json.dumps(meta, indent=2) + "\n", str(out / "restore.json"))
+
+
+# -- int8 storage ----------------------------------------------------------------
+# Half the size of float16 (the comparison rewriters take 9 MB each instead of 18 MB, which
+# leaves room in models/ for the neural LM): each large matrix as int8 with one float32 scale
+# per row (its largest magnitude / 127), dequantized to float32 at load; the rest in float16.
+INT8_FILE = "model.int8.safetensors"
+STORAGES = ("float16", "int8")
+_SCALE = ".int8_scale"
+
+
+def save_int8(model: torch.nn.Module, path: Path) -> None:
+    tensors, seen = {}, set()
+    for name, t in model.state_dict().items():
+        if t.data_ptr() in seen:  # a tied weight is stored once
+            continue
+        seen.add(t.data_ptr())
+        t = t.detach().float().cpu()
+        if t.dim() == 2 and t.numel() >= 65_536:
+            scale = t.abs().amax(1, keepdim=True).clamp_min(1e-12) / 127
+            tensors[name] = torch.round(t / scale).to(torch.int8)
+            tensors[name + _SCALE] = scale
+        else:
+            tensors[name] = t.to(torch.float16)
+    save_file(tensors, str(path))
+
+
+def load_int8(model: torch.nn.Module, path: Path) -> None:
+    stored = load_file(str(path))
+    state = {name: (t.float() * stored[name + _SCALE] if name + _SCALE in stored else t.float())
+             for name, t in stored.items() if not name.endswith(_SCALE)}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    loaded = {p.data_ptr() for name, p in model.state_dict().items() if name in state}
+    untied = [name for name in missing if model.state_dict()[name].data_ptr() not in loaded]
+    if unexpected or untied:
+        raise ValueError(f"{path.name} does not fit the config: {', '.join((unexpected + untied)[:3])}")

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from restore.detect import DEFAULT_DIR, Detector, Span
 from restore.errors import RestoreError
-from restore.ngram import KneserNeyTrigram, beam_search
-from restore.paths import LM_DIR
+from restore.ngram import KneserNeyTrigram, beam_hypotheses, beam_search
+from restore.nlm import PieceLM
+from restore.paths import LM_DIR, NLM_DIR
 from restore.text import block_spans, grouped, match_case, replace_spans, tokenize, units
 
 # one position of a sentence for the beam: its span (None: a fixed word) and its options
@@ -80,6 +81,11 @@ class CandidateRewriter:
     only across sentences (the beam decides a sentence's spans together), so that two
     occurrences that disagree come to agree rather than trade places.
 
+    With a neural LM (`restore.nlm`, weight `neural`), the beam keeps up to `hypotheses`
+    sentences per two-word history, and the one it ends with is the best by its score +
+    neural · log P_neural(sentence): a whole-sentence model judges the few sentences the
+    trigram's beam found best.
+
     The keep bonus is there for text that may be clean, where every edit is a change to a
     reporter's word. In a document whose words say surely that a spinner spun it (evidence
     at least `surely_spun`, a log Bayes factor) a doubtful flag is likelier a swap, and the
@@ -87,9 +93,9 @@ class CandidateRewriter:
     """
 
     WEIGHTS = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "frequency": 0.0, "vote": 0.0,
-               "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0}
+               "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0, "neural": 0.0, "hypotheses": 4}
 
-    def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None):
+    def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None, nlm: PieceLM | None = None):
         """`weights`: any of WEIGHTS; a name it lacks (a typo, or a weight of an older config such as
         "attested", removed in session 23) is an error, not a weight silently ignored."""
         unknown = sorted(set(weights or {}) - set(self.WEIGHTS))
@@ -98,6 +104,7 @@ class CandidateRewriter:
                                f"(an older language model directory: rebuild its config.json with scripts/build_lm.py)")
         self.lm = lm
         self.w = {**self.WEIGHTS, **(weights or {})}
+        self.nlm = nlm if self.w["neural"] else None
 
     def __call__(self, doc: Document) -> Document:
         spans = [s for s in doc.spans if s.candidates]
@@ -107,7 +114,8 @@ class CandidateRewriter:
         sentences = spans_by_unit(doc.text, spans)
         surely = doc.evidence is not None and doc.evidence >= self.w["surely_spun"]
         keep = self.w["keep_spun"] if surely else self.w["keep"]
-        chosen = {e.start: e for a, b, inside in sentences for e in self._choose(doc.text, a, b, inside, keep)}
+        chosen = {e.start: e for edits in self._choose(doc.text, [(a, b, inside, None) for a, b, inside in sentences],
+                                                       keep) for e in edits}
         if self.w["vote"]:
             occurrences: dict[str, list[int]] = {}
             for s in spans:
@@ -119,7 +127,7 @@ class CandidateRewriter:
                 if any(set(vote) != {_option(chosen, start)} for start, vote in votes.items()):
                     for s in inside:
                         chosen.pop(s.start, None)
-                    chosen.update((e.start, e) for e in self._choose(doc.text, a, b, inside, keep, votes))
+                    chosen.update((e.start, e) for e in self._choose(doc.text, [(a, b, inside, votes)], keep)[0])
         doc.edits = sorted(chosen.values(), key=lambda e: e.start)
         return doc
 
@@ -129,11 +137,32 @@ class CandidateRewriter:
         tally = Counter(_option(chosen, o) for o in others)
         return {option: self.w["vote"] * n / len(others) for option, n in tally.items()}
 
-    def _choose(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float,
-                votes: dict[int, dict[str | None, float]] | None = None) -> list[Edit]:
-        items = self._items(text, a, b, spans, keep_bonus, votes)
-        best = beam_search(self.lm, [options for _, options in items], self.w["beam"], self.w["lm"])
-        return self._edits(items, best)
+    def _choose(self, text: str, sentences: list[tuple[int, int, list[Span], dict | None]],
+                keep_bonus: float) -> list[list[Edit]]:
+        """The edits of each sentence text[a:b] with its spans and their votes (span start -> option
+        -> bonus, or None): the beam's best, or with the neural LM the best of the beam's final
+        sentences by their score + neural · log P_neural (scored in one batch for all the sentences)."""
+        decided: list[list[Edit]] = []
+        hyps: list[list[tuple[float, list[Edit]]]] = []
+        for a, b, spans, votes in sentences:
+            items = self._items(text, a, b, spans, keep_bonus, votes)
+            options = [options for _, options in items]
+            if self.nlm is None:
+                decided.append(self._edits(items, beam_search(self.lm, options, self.w["beam"], self.w["lm"])))
+                continue
+            found = beam_hypotheses(self.lm, options, self.w["beam"], self.w["lm"], per_history=self.w["hypotheses"])
+            hyps.append([(score, self._edits(items, chosen)) for score, chosen in found])
+        if self.nlm is None:
+            return decided
+        texts, where = [], []
+        for k, ((a, b, _, _), found) in enumerate(zip(sentences, hyps)):
+            if len(found) > 1:
+                for j, (_, edits) in enumerate(found):
+                    where.append((k, j))
+                    texts.append(replace_spans(text[a:b], ((e.start - a, e.end - a, match_case(e.new, e.old))
+                                                           for e in edits)))
+        score = {kj: hyps[kj[0]][kj[1]][0] + self.w["neural"] * lp for kj, lp in zip(where, self.nlm.logprobs(texts))}
+        return [found[max(range(len(found)), key=lambda j: score.get((k, j), 0.0))][1] for k, found in enumerate(hyps)]
 
     def _items(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float,
                votes: dict[int, dict[str | None, float]] | None = None) -> list[Item]:
@@ -241,7 +270,7 @@ class Seq2SeqRewriter:
 class Pipeline:
     def __init__(self, model_dir: Path | str = DEFAULT_DIR, threshold: float | None = None,
                  rewriter: Path | str | None = None, lm: Path | str | None = LM_DIR,
-                 precision: str | None = None):
+                 precision: str | None = None, nlm: Path | str | None = NLM_DIR):
         """threshold None: the one tuned with the language model (`models/lm/config.json`), or
         without it (lm=None, or a T5 `rewriter` directory) the detector's `--no-lm` edit
         threshold; both are the best validation BLEU within a budget of clean-text changes.
@@ -249,7 +278,8 @@ class Pipeline:
         Spans are flagged by the detector's combined probability, which has asked the LM where
         lexicon and context were in doubt; but the LM is counted once in the choice: a rewriter
         that weighs candidates with it reads each span's lexicon+context probability.
-        `precision`: the tagger's encoder's (`Detector`)."""
+        `precision`: the tagger's encoder's (`Detector`) and the neural LM's. `nlm`: the neural LM
+        that rescores the beam's sentences where the LM's config gives it a weight (None: not)."""
         self.detector = Detector(model_dir, lm_dir=lm or LM_DIR, precision=precision)  # the detector asks the LM too
         # the edit threshold in a document surely spun (`CandidateRewriter`'s surely_spun): there
         # a doubtful word is likelier a swap, and the beam, with its keep bonus, decides; None: the same
@@ -262,7 +292,9 @@ class Pipeline:
                 config = json.loads((Path(lm) / "config.json").read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
                 raise RestoreError(f"language model at {lm} has no readable config.json: {e}") from None
-            self.rewriter = CandidateRewriter(self.detector.lm, config.get("rewrite"))
+            weights = config.get("rewrite") or {}
+            neural = PieceLM.load(nlm, precision or "auto") if nlm and weights.get("neural") else None
+            self.rewriter = CandidateRewriter(self.detector.lm, weights, neural)
             default = config.get("min_score", default)
             # the beam weighs each span's originals in context, so it can use more than detect shows
             self.detector.n_candidates = config.get("candidates", self.detector.n_candidates)

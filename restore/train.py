@@ -28,7 +28,7 @@ from tqdm import tqdm
 from restore.errors import RestoreError
 from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
-from restore.pairs import spin_document
+from restore.pairs import clean_sentences, spin_document
 from restore.spin import NUMBER_WORDS, Spinner, presets
 from restore.tagger import Encoded, Tagger, TaggerBundle, TaggerConfig
 from restore.text import replace_spans
@@ -62,6 +62,7 @@ CONFIG = dict(
     n_valid=1000,
     seed=0,
     device="cuda" if torch.cuda.is_available() else "cpu",
+    cpu_bf16=False,
     workers=8 if torch.cuda.is_available() else 0,  # spinning processes feeding the loop
 )
 
@@ -291,6 +292,7 @@ def fit(cfg: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, state: di
     log = (run / "log.jsonl").open("a")
     t_start, t_ckpt, minutes0, words = time.time(), time.time(), state["minutes"], 0
     on_cuda = cfg["device"] == "cuda"
+    bf16 = on_cuda or cfg["cpu_bf16"]  # autocast; a CPU with AMX multiplies bfloat16 in hardware
     bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc=desc, dynamic_ncols=True)
     batches = batch_stream(stream, cfg["workers"])
     while state["step"] < cfg["max_steps"]:
@@ -304,7 +306,7 @@ def fit(cfg: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, state: di
         for _ in range(cfg["accum"]):
             n, n_words, batch = next(batches)
             state["doc"] = n + 1
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
+            with torch.autocast("cuda" if on_cuda else "cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss, parts = step_loss(batch)
             (loss / cfg["accum"]).backward()
             words += n_words
@@ -364,7 +366,9 @@ REWRITER_CONFIG = dict(
     policies=CONFIG["policies"],
     n_valid=300,
     seed=0,
+    storage="float16",  # or int8: half the size (restore.model.save_int8)
     device=CONFIG["device"],
+    cpu_bf16=False,
     workers=CONFIG["workers"],
 )
 
@@ -501,6 +505,92 @@ def train_rewriter(cfg: dict, resume: bool = False) -> None:
         return metrics, metrics["bleu"]
 
     def export(entry: dict) -> None:
-        save_rewriter(model, tok, out, {"trained": entry, "train_config": cfg})
+        save_rewriter(model, tok, out, {"trained": entry, "train_config": cfg}, cfg["storage"])
 
     fit(cfg, model, opt, state, stream, step_loss, evaluate, export, "train rewriter")
+
+
+# == the neural language model =======================================================
+NLM_CONFIG = dict(
+    corpus=CONFIG["corpus"],
+    valid=CONFIG["valid"],
+    out="models/nlm",
+    run="runs/nlm",
+    init=None,  # an NLM directory to continue from
+    tokenizer="models/detector/tokenizer.model",  # shared with the detector
+    n_embd=256,
+    n_layer=4,
+    n_head=4,
+    n_inner=1024,
+    batch_size=64,
+    accum=1,
+    lr=1e-3,
+    warmup=200,
+    max_steps=8000,
+    max_minutes=600.0,
+    eval_every=500,
+    ckpt_minutes=5.0,
+    clean_share=1.0,  # clean sentences only: the model scores what a reporter wrote
+    policies=CONFIG["policies"],
+    n_valid=1000,
+    seed=0,
+    device=CONFIG["device"],
+    cpu_bf16=True,
+    workers=CONFIG["workers"],
+)
+
+
+def train_nlm(cfg: dict, resume: bool = False) -> None:
+    """The causal LM that rescores the beam's hypotheses (`restore.nlm`): mean piece loss on
+    validation sentences picks the best checkpoint."""
+    from restore.nlm import PieceLM, new_nlm
+
+    torch.manual_seed(cfg["seed"])
+    device = cfg["device"]
+    run, out = Path(cfg["run"]), Path(cfg["out"])
+    run.mkdir(parents=True, exist_ok=True)
+    if cfg["init"]:
+        lm = PieceLM.load(cfg["init"])
+    else:
+        if not Path(cfg["tokenizer"]).is_file():
+            raise RestoreError(f"tokenizer not found: {cfg['tokenizer']} (train the detector first)")
+        sp = spm.SentencePieceProcessor(model_file=cfg["tokenizer"])
+        lm = PieceLM(new_nlm(sp, cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["n_inner"]), sp)
+    model = lm.model.to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.98))
+    state = {"step": 0, "doc": 0, "best": -math.inf, "minutes": 0.0}
+    if resume and (run / "state.json").is_file():
+        state = load_checkpoint(run, model, opt)
+        print(f"resumed at step {state['step']}")
+    docs = read_docs(cfg["corpus"])
+    valid = [r["clean"] for r in clean_sentences(read_docs(cfg["valid"]), cfg["n_valid"], seed=1)]
+    valid_batches = [lm.batch([lm.ids(t) for t in valid[k : k + 64]]) for k in range(0, len(valid), 64)]
+
+    def collate(rows: list[dict], rng: random.Random) -> tuple[torch.Tensor, ...]:
+        ids, mask = lm.batch([lm.ids(r["clean"]) for r in rows])
+        return ids, mask, ids.masked_fill(mask == 0, -100)
+
+    stream = BatchStream(docs, cfg["seed"] + 2, state["doc"], cfg["clean_share"], cfg["batch_size"], collate,
+                         cfg["policies"])
+
+    def step_loss(batch: tuple) -> tuple[torch.Tensor, dict]:
+        ids, mask, labels = (x.to(device, non_blocking=True) for x in batch)
+        return model(input_ids=ids, attention_mask=mask, labels=labels).loss, {}
+
+    @torch.no_grad()
+    def evaluate() -> tuple[dict, float]:
+        model.eval()
+        total = pieces = 0.0
+        for ids, mask in valid_batches:
+            ids, mask = ids.to(device), mask.to(device)
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+            lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
+            total, pieces = total - float((lp * mask[:, 1:]).sum()), pieces + float(mask[:, 1:].sum())
+        model.train()
+        return {"valid_loss": total / pieces}, -total / pieces
+
+    def export(entry: dict) -> None:
+        lm.save(out)
+        write_text(json.dumps({"trained": entry, "train_config": cfg}, indent=2) + "\n", str(out / "restore.json"))
+
+    fit(cfg, model, opt, state, stream, step_loss, evaluate, export, "train nlm")

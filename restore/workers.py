@@ -34,12 +34,14 @@ class Cleaner:
     threshold: float | None = None
     rewriter: str | None = None
     lm: str | None = None
+    nlm: str | None = None
 
     def pipeline(self):
         if self not in _BUILT:
             from restore.pipeline import Pipeline
 
-            _BUILT[self] = Pipeline(self.model, threshold=self.threshold, rewriter=self.rewriter, lm=self.lm)
+            _BUILT[self] = Pipeline(self.model, threshold=self.threshold, rewriter=self.rewriter, lm=self.lm,
+                                     nlm=self.nlm)
         return _BUILT[self]
 
     def __call__(self, texts: list[str]) -> list:

@@ -5,7 +5,7 @@
 
 Restorers: identity, naive reversal, noisy channel (KN trigram LM from the train
 split + inverse thesaurus, beam 8), and restore's pipeline (detector + candidates chosen
-in context by the shipped LM; and without it), on the standard test set
+in context by the shipped LM and neural LM; without the neural LM; without either), on the standard test set
 (sentences), on many clean test sentences, and on whole spun and unspun test articles (spun
 by the training mix and by the held-out policy bare).
 """
@@ -22,7 +22,7 @@ from restore.detect import DEFAULT_DIR
 from restore.evaluate import evaluate, format_table, identity, median_seconds, naive_reversal
 from restore.lexicon import load_lexicon
 from restore.pairs import build_pairs, clean_sentences, load_pairs, spun_articles
-from restore.paths import LM_DIR
+from restore.paths import LM_DIR, NLM_DIR
 from restore.pipeline import Pipeline
 from restore.spin import PRESETS, Spinner
 from restore.train import read_docs
@@ -32,6 +32,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--lm", type=Path, default=LM_DIR, help="the language model and its tuned weights")
+    ap.add_argument("--nlm", type=Path, default=NLM_DIR, help="the neural LM that rescores the beam's sentences")
     ap.add_argument("--pairs", type=Path, default=Path("data/pairs/test"))
     ap.add_argument("--corpus", type=Path, default=Path("../shared/corpus/train.jsonl.gz"))
     ap.add_argument("--test-corpus", default="../shared/corpus/test.jsonl.gz")
@@ -46,7 +47,7 @@ def main() -> None:
         build_pairs(Path(args.test_corpus), args.pairs, seed=0, n=2000)
     rows = list(load_pairs(args.pairs))
     t0 = time.perf_counter()
-    pipe = Pipeline(args.model, lm=args.lm)  # cold: loads the lexicon and the model
+    pipe = Pipeline(args.model, lm=args.lm, nlm=args.nlm)  # cold: loads the lexicon and the model
     load_s = time.perf_counter() - t0
     spun_words = " ".join(r["spun"] for r in rows).split()[:10_000]
     text = "\n".join(" ".join(spun_words[i : i + 200]) for i in range(0, len(spun_words), 200))
@@ -58,7 +59,10 @@ def main() -> None:
 
         restorers["noisy channel (KN trigram)"] = NoisyChannel(KneserNeyTrigram.build(corpus_sentences(args.corpus)), lex)
     restorers["restore without the LM (--no-lm)"] = Pipeline(args.model, lm=None).restore_texts
-    restorers["restore: detector + candidates + LM"] = pipe.restore_texts
+    ours = "restore: detector + candidates + LM" + (" + neural LM" if pipe.rewriter.nlm else "")
+    if pipe.rewriter.nlm:
+        restorers["restore without the neural LM (--no-nlm)"] = Pipeline(args.model, lm=args.lm, nlm=None).restore_texts
+    restorers[ours] = pipe.restore_texts
     reports = [evaluate(name, fn, rows) for name, fn in restorers.items()]
     print("## Restoration, standard test set (2000 sentences)\n")
     print(format_table(reports))
@@ -95,7 +99,7 @@ def main() -> None:
     ablation = evaluate("restore without the attached gate", pipe.restore_texts, bare, batch_size=8)
     prior["attached_gate"] = gate
     reports = [evaluate("identity", identity, bare, batch_size=8), ablation,
-               evaluate("restore: detector + candidates + LM", pipe.restore_texts, bare, batch_size=8)]
+               evaluate(ours, pipe.restore_texts, bare, batch_size=8)]
     print("\n## The same articles spun by a whitespace-splitting spinner (policy bare, held out of training)\n")
     print("Seedlike, but a word with punctuation attached is never swapped, as in the seed article.\n")
     print(format_table(reports))

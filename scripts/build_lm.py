@@ -16,8 +16,12 @@ the keep bonus in a document whose words say surely that it was spun; then the k
 once more, which then speaks only for documents not surely spun; then, on the articles, the
 edit threshold in a document surely spun; there too, how many candidate originals each
 span offers the beam, and how much the thesaurus prior weighs in them against the originals
-head; last, how much a second step back through the thesaurus weighs, on articles spun by the
-training mix and by a spinner whose thesaurus differs (--hop-policies).
+head; then how much a second step back through the thesaurus weighs, on articles spun by the
+training mix and by a spinner whose thesaurus differs (--hop-policies); last, with a neural LM
+(--nlm), its weight in the choice among the beam's final sentences and the keep bonus with it,
+on the sentences.
+
+    python scripts/build_lm.py --neural-only   # only the last stage, on the shipped LM and config
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ from restore.detect import DEFAULT_DIR
 from restore.evaluate import Restorer, edit_outcomes, evaluate
 from restore.ngram import KneserNeyTrigram, corpus_sentences
 from restore.pairs import clean_sentences, valid_pairs, validation_articles
-from restore.paths import LM_DIR
-from restore.pipeline import Document, Pipeline
+from restore.nlm import PieceLM
+from restore.paths import LM_DIR, NLM_DIR
+from restore.pipeline import CandidateRewriter, Document, Pipeline
 from restore.train import read_docs
 
 # Probed and left out: threshold 0.2 (+0.1-0.2 BLEU, slower), 0.4-0.6 and spun weight 1 (worse at the
@@ -63,6 +68,9 @@ PRIOR_WEIGHTS = [None, 0.0, 0.25, 0.5, 1.0]
 # last: the chance that a spinner chained through its thesaurus (`Detector.second_hop`; the first
 # value: never), on articles spun by --hop-policies, of the ties the smallest
 SECOND_HOPS = [0.0, 0.02, 0.05, 0.1, 0.2]
+# with a neural LM, last: its weight, and the keep bonus raised with it by these steps (the neural LM's
+# rescoring adds edits to clean text that a higher bonus takes back), on the sentences
+NEURAL = {"neural": [0.25, 0.5, 0.75], "keep_step": [0.0, 0.5, 1.0, 1.5]}
 GRID = {"min_score": [0.3], "spun": [2.0, 3.0], "frequency": [0.0, 0.5, 1.0],
         "keep": [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]}
 # BLEU points within which two settings tie (1,000 validation sentences cannot tell them apart):
@@ -172,6 +180,45 @@ def tune_on_articles(pipe: Pipeline, values: list[Any], apply: Callable[[Any], N
     return value, bleu, changes
 
 
+def tune_neural(pipe: Pipeline, nlm: PieceLM, spun: list[dict], clean: list[dict], found: dict[str, Document],
+                budget: float) -> tuple[dict, float, float]:
+    """The neural LM's weight and the keep bonus with it, against none (`pick`, on the sentences).
+    Returns (setting, BLEU, changes per 1000) and leaves it set."""
+    restore = restorer(pipe, found)
+    keep = pipe.rewriter.w["keep"]
+    settings = [{"neural": 0.0, "keep": keep}] + [{"neural": n, "keep": keep + k}
+                                                  for n in NEURAL["neural"] for k in NEURAL["keep_step"]]
+    results = []
+    for setting in settings:
+        pipe.rewriter.w.update(setting)
+        pipe.rewriter.nlm = nlm if setting["neural"] else None
+        bleu = evaluate("neural", restore, spun, batch_size=8).bleu
+        changes = evaluate("neural", restore, clean, batch_size=8).clean_changes_per_1000
+        results.append((changes <= budget, bleu, changes, setting))
+        print(f"neural {setting['neural']}, keep {setting['keep']}: BLEU {bleu:.2f}, changes/1000 clean words "
+              f"{changes:.2f}", flush=True)
+    bleu, changes, setting = pick(results)
+    pipe.rewriter.w.update(setting)
+    pipe.rewriter.nlm = nlm if setting["neural"] else None
+    return setting, bleu, changes
+
+
+def neural_stage(pipe: Pipeline, nlm: PieceLM, docs: list[str], args: argparse.Namespace, spun: list[dict],
+                 clean: list[dict]) -> dict:
+    """`tune_neural` on the sentences, then the article figures with it: the config's new entries."""
+    found = detected(pipe, [r["spun"] for r in spun + clean], pipe.detector.threshold)
+    setting, bleu, changes = tune_neural(pipe, nlm, spun, clean, found, args.clean_budget)
+    articles_spun, articles_clean = validation_articles(docs, args.n_articles, args.policies)
+    restore = restorer(pipe, detected(pipe, [r["spun"] for r in articles_spun + articles_clean]))
+    article_bleu = evaluate("final", restore, articles_spun, batch_size=8).bleu
+    article_changes = evaluate("final", restore, articles_clean, batch_size=8).clean_changes_per_1000
+    print(f"with it: article BLEU {article_bleu:.2f}, changes/1000 clean article words {article_changes:.2f}")
+    return {"rewrite": setting, "tuned": {
+        "valid_bleu_neural": round(bleu, 2), "valid_changes_per_1000_clean_neural": round(changes, 2),
+        "valid_article_bleu_neural": round(article_bleu, 2),
+        "valid_article_changes_per_1000_clean_neural": round(article_changes, 2)}}
+
+
 def _first(rows: Iterable[Result], key: Callable) -> Result:
     """`tune_on_articles`'s choice among ties where none is faster: the first of the values."""
     return next(iter(rows))
@@ -211,7 +258,26 @@ def main() -> None:
     ap.add_argument("--clean-budget", type=float, default=0.6,
                     help="most changed words per 1000 clean validation words a setting may make (the target is "
                          "1 on test, where the same setting has changed 1.3-1.5 times as many)")
+    ap.add_argument("--nlm", type=Path, default=NLM_DIR,
+                    help="the neural LM whose weight the last stage tunes (`restore train nlm`; none: --nlm '')")
+    ap.add_argument("--neural-only", action="store_true",
+                    help="only the last stage, on the LM and config already in --out (the stages before it as built)")
     args = ap.parse_args()
+    nlm = PieceLM.load(args.nlm, "fp32") if str(args.nlm) else None
+    if args.neural_only:
+        docs = read_docs(args.valid)
+        pipe = Pipeline(args.model, lm=args.out, precision="fp32", nlm=None)
+        meta = json.loads((args.out / "config.json").read_text(encoding="utf-8"))
+        for entry in ("neural", "hypotheses"):
+            meta["rewrite"].pop(entry, None)
+            pipe.rewriter.w[entry] = CandidateRewriter.WEIGHTS[entry]
+        new = neural_stage(pipe, nlm, docs, args, valid_pairs(docs, args.n_valid, seed=5, policies=args.policies),
+                           clean_sentences(docs, args.n_clean, seed=5))
+        meta["rewrite"].update(new["rewrite"])
+        meta["tuned"].update(new["tuned"])
+        KneserNeyTrigram.save_config(args.out, meta)
+        print(json.dumps(meta, indent=2))
+        return
 
     t0 = time.time()
     lm = KneserNeyTrigram.build(corpus_sentences(args.corpus, args.min_name_count), min_count=args.min_count)
@@ -222,7 +288,7 @@ def main() -> None:
     docs = read_docs(args.valid)
     spun = valid_pairs(docs, args.n_valid, seed=5, policies=args.policies)
     clean = clean_sentences(docs, args.n_clean, seed=5)
-    pipe = Pipeline(args.model, lm=args.out, precision="fp32")  # as the calibration: the same choices on any CPU
+    pipe = Pipeline(args.model, lm=args.out, precision="fp32", nlm=None)  # as the calibration: the same on any CPU
     pipe.surely_threshold = None  # tuned last
     texts = [r["spun"] for r in spun + clean]
     results, found_at = [], {}
@@ -291,6 +357,10 @@ def main() -> None:
                       "valid_article_bleu_second_hop": round(hop_bleu, 2), "hop_policies": args.hop_policies,
                       "valid_article_bleu_prior_weight": round(prior_bleu, 2),
                       "n_articles": args.n_articles}}
+    if nlm is not None:
+        new = neural_stage(pipe, nlm, docs, args, spun, clean)
+        meta["rewrite"].update(new["rewrite"])
+        meta["tuned"].update(new["tuned"])
     lm.save_config(args.out, meta)  # the counts were saved above
     print(json.dumps(meta, indent=2))
 

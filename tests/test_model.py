@@ -293,7 +293,8 @@ def test_accumulated_batches_make_one_step_on_their_mean_gradient(tmp_path):
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         state = {"step": 0, "doc": 0, "best": -1.0, "minutes": 0.0}
         cfg = dict(run=str(tmp_path / f"run{accum}"), out="unused", accum=accum, max_steps=steps,
-                   max_minutes=60.0, lr=0.1, warmup=1, eval_every=100, ckpt_minutes=60.0, device="cpu", workers=0)
+                   max_minutes=60.0, lr=0.1, warmup=1, eval_every=100, ckpt_minutes=60.0, device="cpu", cpu_bf16=False,
+                   workers=0)
         (tmp_path / f"run{accum}").mkdir()
         fit(cfg, model, opt, state, Stream(), lambda b: (model(b[0]).sum(), {}), lambda: ({}, 0.0),
             lambda entry: None, "test")
@@ -357,3 +358,57 @@ def test_clean_a_directory_and_a_jsonl_corpus(tiny_model, tmp_path):
     p = subprocess.run(base + [str(bad), "-o", str(out2)], capture_output=True)
     assert p.returncode == 2 and b"line 2" in p.stderr and b"Traceback" not in p.stderr
     assert not out2.exists() and not list(tmp_path.glob(".bad_out*"))
+
+
+def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
+    from restore.nlm import PieceLM
+    from restore.train import NLM_CONFIG, train_nlm
+
+    corpus = tmp_path / "c.jsonl.gz"
+    with gzip.open(corpus, "wt", encoding="utf-8") as f:
+        for i in range(10):
+            f.write(json.dumps({"id": str(i), "title": "t", "text": TEXT}) + "\n")
+    cfg = dict(NLM_CONFIG, corpus=str(corpus), valid=str(corpus), tokenizer=str(tiny_model / "tokenizer.model"),
+               out=str(tmp_path / "nlm"), run=str(tmp_path / "run"), n_embd=32, n_layer=1, n_head=2, n_inner=64,
+               batch_size=8, max_steps=3, eval_every=3, n_valid=8, warmup=1, ckpt_minutes=0.0, device="cpu")
+    train_nlm(cfg)
+    train_nlm(dict(cfg, max_steps=4, eval_every=1), resume=True)
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["step"] == 4
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == [3, 4] and all(e["valid_loss"] > 0 for e in log)
+    assert sorted(p.name for p in (tmp_path / "nlm").iterdir()) == [
+        "config.json", "generation_config.json", "model.safetensors", "restore.json", "tokenizer.model"]
+    nlm = PieceLM.load(tmp_path / "nlm", "fp32")
+    sentences = ["Officials said the talks would go on.", "The", "x " * 200]
+    whole = nlm.logprobs(sentences)
+    assert all(lp < 0 for lp in whole) and nlm.logprobs([]) == []
+    assert nlm.logprobs(sentences, batch_size=1) == pytest.approx(whole, abs=1e-4)  # padding changes nothing
+    with pytest.raises(RestoreError, match="no neural language model"):
+        PieceLM.load(tmp_path)
+
+
+def test_int8_storage_halves_a_rewriter_and_keeps_its_outputs(tiny_model, tmp_path):
+    import sentencepiece as spm
+    import torch
+
+    from restore.model import SpanTokenizer, load_rewriter, new_t5, save_rewriter
+
+    tok = SpanTokenizer(sp=spm.SentencePieceProcessor(model_file=str(tiny_model / "tokenizer.model")))
+    torch.manual_seed(0)
+    model = new_t5(tok, d_model=64, layers=1, decoder_layers=1, heads=2, d_ff=1024).eval()
+    save_rewriter(model, tok, tmp_path / "f16", {})
+    save_rewriter(model, tok, tmp_path / "int8", {}, storage="int8")
+
+    def weights(d: Path) -> int:
+        return sum(p.stat().st_size for p in d.glob("*.safetensors"))
+
+    assert weights(tmp_path / "int8") < 0.6 * weights(tmp_path / "f16")
+    (_, a), (_, b) = load_rewriter(tmp_path / "f16"), load_rewriter(tmp_path / "int8")
+    ids = torch.tensor([tok.source("Officials said the talks would go on.", [(10, 14)])])
+    dec = torch.tensor([[tok.pad_id, tok.sentinels[0]]])
+    with torch.no_grad():
+        la, lb = (m(input_ids=ids, decoder_input_ids=dec).logits for m in (a, b))
+    assert (la - lb).abs().max() < 0.05 * la.abs().max() and torch.equal(la.argmax(-1), lb.argmax(-1))
+    assert b.lm_head.weight.data_ptr() == b.shared.weight.data_ptr()  # tied weights stay tied
+    with pytest.raises(RestoreError, match="storage"):
+        save_rewriter(model, tok, tmp_path / "x", {}, storage="int4")

@@ -121,6 +121,38 @@ def test_a_word_flagged_again_elsewhere_follows_how_its_other_occurrences_were_d
     assert CandidateRewriter(lm, {"vote": 4.0})(Document(text, spans=once)).edits[0].new == "leader"
 
 
+class LikesWords:
+    """A stand-in for the neural LM (`restore.nlm.PieceLM`): log P rises by 10 for each word it likes,
+    and it records the sentences it is asked about."""
+
+    def __init__(self, *liked: str):
+        self.liked, self.asked = liked, []
+
+    def logprobs(self, texts: list[str]) -> list[float]:
+        self.asked.append(list(texts))
+        return [10.0 * sum(w.strip(".").lower() in self.liked for w in t.split()) for t in texts]
+
+
+def test_the_neural_lm_chooses_among_the_beams_final_sentences_in_one_batch():
+    lm = KneserNeyTrigram.build(SENTENCES)
+    text = "The north Korean person met the minister.\nWe have a plan for the envoy."
+    a, b = text.index("person"), text.index("envoy")
+    spans = [Span(a, a + 6, "person", 0.9, [Candidate("have", 0.6), Candidate("leader", 0.4)]),
+             Span(b, b + 5, "envoy", 0.9, [Candidate("capital", 0.5), Candidate("plan", 0.5)])]
+    trigram = CandidateRewriter(lm)(Document(text, spans=spans)).restored()
+    assert trigram == "The north Korean leader met the minister.\nWe have a plan for the capital."
+    nlm = LikesWords("have")  # prefers the beam's second choice in the first sentence
+    doc = CandidateRewriter(lm, {"neural": 1.0}, nlm)(Document(text, spans=spans))
+    assert doc.restored() == "The north Korean have met the minister.\nWe have a plan for the capital."
+    assert len(nlm.asked) == 1  # both sentences' hypotheses in one call, each written as it would be output
+    assert "The north Korean have met the minister." in nlm.asked[0] and "We have a plan for the plan." in nlm.asked[0]
+    # a small weight leaves the beam's order; weight 0 does not load or ask the model at all
+    assert CandidateRewriter(lm, {"neural": 1e-3}, LikesWords("have"))(Document(text, spans=spans)).restored() == trigram
+    unused = LikesWords("have")
+    assert CandidateRewriter(lm, {"neural": 0.0}, unused)(Document(text, spans=spans)).restored() == trigram
+    assert unused.asked == []
+
+
 def test_a_document_surely_spun_keeps_a_doubtful_span_less_readily():
     lm = KneserNeyTrigram.build(SENTENCES)
     text = "talks took place in envoy capital on tuesday"

@@ -90,11 +90,13 @@ def test_ordinal_suffixes_are_never_flagged(pipe):
 
 @pytest.mark.parametrize("name", ["rewriter-spans", "rewriter-sentence"])
 def test_shipped_t5_rewriters_load_and_span_mode_copies_unflagged_text(name):
+    from restore.model import INT8_FILE
     from restore.paths import MODELS_DIR
 
     path = MODELS_DIR / name
     if not (path / "config.json").is_file():
         pytest.skip(f"no {name} shipped")
+    assert (path / INT8_FILE).is_file()  # stored in int8: half the size, room for the neural LM
     t5 = Pipeline(rewriter=path)
     assert t5.rewriter.mode == name.split("-")[1]
     text = "North Korean person Kim met officials successful Moscow betwixt talks, KCNA said."
@@ -301,6 +303,28 @@ def test_a_multiword_substitute_is_one_span_restored_whole(pipe):
     text = "It took an angstrom unit, then an angstrom, unit and angstrom\nunit."
     runs = pipe.detector.phrases(text, pipe.detector.score_documents([text], ("combined",))[0])
     assert [" ".join(ws.token.text for ws in run) for run in runs if len(run) > 1] == ["angstrom unit"]
+
+
+def test_the_shipped_neural_lm_rescores_the_beam_and_a_missing_or_broken_one_is_a_one_line_error(pipe, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from restore.paths import NLM_DIR
+
+    assert pipe.rewriter.nlm is not None and pipe.rewriter.w["neural"] > 0
+    # it reads whole sentences: each reporter's sentence is likelier than its spun copy
+    spun = [s.replace("capital", "uppercase").replace(" in ", " successful ").replace("said", "aforesaid")
+            for s in CLEAN]
+    scores = pipe.rewriter.nlm.logprobs(CLEAN + spun)
+    assert all(c > s + 2 for c, s, text in zip(scores, scores[len(CLEAN):], spun) if text not in CLEAN)
+    broken = tmp_path / "nlm"
+    shutil.copytree(NLM_DIR, broken)
+    (broken / "model.safetensors").write_bytes(b"\x00garbage{" * 20)
+    for path, message in [(tmp_path / "none", b"no neural language model"), (broken, b"unreadable")]:
+        p = subprocess.run([sys.executable, "-m", "restore.cli", "clean", "--nlm", str(path)],
+                           input=b"we met successful the city", capture_output=True)
+        assert p.returncode == 2 and message in p.stderr and p.stderr.count(b"\n") == 1 and p.stdout == b""
 
 
 def test_shipped_files_fit_the_size_limits():

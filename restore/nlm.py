@@ -1,0 +1,92 @@
+"""A small neural language model over sentencepiece pieces, which rescores the beam's final hypotheses.
+
+The trigram LM sees two words back, so in "the North Korean prime on Monday" it prefers
+"prime" to "capital" (South Korea's prime minister is in its counts, and "prime on" costs
+little). A causal transformer that reads the whole sentence does not make that mistake, but
+it is too slow to score every step of the beam: it scores only the few sentences the beam
+ends with (`CandidateRewriter`, weight "neural").
+
+The model is a GPT-2-shaped transformer from transformers, trained from scratch on the train
+split's clean sentences (`restore train nlm`); one id past the tokenizer's pieces marks both
+ends of a sentence.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import sentencepiece as spm
+import torch
+from safetensors import SafetensorError
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from restore.errors import RestoreError
+from restore.tagger import inference_dtype
+
+MAX_PIECES = 64  # sentence ends included; a longer sentence is its first pieces, with no end
+
+
+def new_nlm(sp: spm.SentencePieceProcessor, n_embd: int, n_layer: int, n_head: int, n_inner: int) -> GPT2LMHeadModel:
+    boundary = sp.get_piece_size()
+    return GPT2LMHeadModel(GPT2Config(
+        vocab_size=boundary + 1, n_positions=MAX_PIECES, n_embd=n_embd, n_layer=n_layer, n_head=n_head,
+        n_inner=n_inner, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=boundary,
+        eos_token_id=boundary))
+
+
+class PieceLM:
+    """log P of whole sentences, as pieces between boundary ids."""
+
+    def __init__(self, model: GPT2LMHeadModel, sp: spm.SentencePieceProcessor, precision: str = "auto"):
+        self.model, self.sp, self.boundary = model, sp, sp.get_piece_size()
+        self.dtype = inference_dtype(precision)
+
+    @classmethod
+    def load(cls, path: Path | str, precision: str = "auto") -> "PieceLM":
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()
+        path = Path(path)
+        if not (path / "config.json").is_file() or not (path / "tokenizer.model").is_file():
+            raise RestoreError(f"no neural language model at {path}")
+        try:
+            sp = spm.SentencePieceProcessor(model_file=str(path / "tokenizer.model"))
+            model = GPT2LMHeadModel.from_pretrained(str(path), use_safetensors=True, dtype=torch.float32)
+        except (OSError, RuntimeError, ValueError, SafetensorError) as e:
+            raise RestoreError(f"neural language model at {path} is unreadable: {str(e).splitlines()[0]}") from None
+        return cls(model.eval(), sp, precision)
+
+    def save(self, out: Path) -> None:
+        """A float16 copy (the model being trained keeps its float32 weights) and the tokenizer."""
+        out.mkdir(parents=True, exist_ok=True)
+        copy.deepcopy(self.model).to(torch.float16).save_pretrained(str(out))
+        (out / "tokenizer.model").write_bytes(self.sp.serialized_model_proto())
+
+    def ids(self, text: str) -> list[int]:
+        return ([self.boundary] + self.sp.encode(text) + [self.boundary])[:MAX_PIECES]
+
+    def batch(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-padded ids and their mask."""
+        width = max(map(len, seqs))
+        ids = torch.full((len(seqs), width), self.boundary)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            ids[r, : len(s)], mask[r, : len(s)] = torch.tensor(s), 1
+        return ids, mask
+
+    @torch.inference_mode()
+    def logprobs(self, texts: list[str], batch_size: int = 64) -> list[float]:
+        """The natural log-probability of each whole sentence (batched by length: less padding)."""
+        seqs = [self.ids(t) for t in texts]
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        out = [0.0] * len(seqs)
+        for k in range(0, len(order), batch_size):
+            rows = order[k : k + batch_size]
+            ids, mask = self.batch([seqs[i] for i in rows])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
+                logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
+            lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
+            for i, v in zip(rows, (lp * mask[:, 1:]).sum(1).tolist()):
+                out[i] = v
+        return out
