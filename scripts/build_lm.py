@@ -70,7 +70,7 @@ PRIOR_WEIGHTS = [None, 0.0, 0.25, 0.5, 1.0]
 SECOND_HOPS = [0.0, 0.02, 0.05, 0.1, 0.2]
 # with a neural LM, last: its weight, and the keep bonus raised with it by these steps (the neural LM's
 # rescoring adds edits to clean text that a higher bonus takes back), on the sentences
-NEURAL = {"neural": [0.25, 0.5, 0.75], "keep_step": [0.0, 0.5, 1.0, 1.5]}
+NEURAL = {"neural": [0.25, 0.5, 0.75, 1.0], "keep_step": [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}
 GRID = {"min_score": [0.3], "spun": [2.0, 3.0], "frequency": [0.0, 0.5, 1.0],
         "keep": [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]}
 # BLEU points within which two settings tie (1,000 validation sentences cannot tell them apart):
@@ -180,18 +180,30 @@ def tune_on_articles(pipe: Pipeline, values: list[Any], apply: Callable[[Any], N
     return value, bleu, changes
 
 
+class CachedNLM:
+    """The neural LM's sentence scores, each computed once: the grid's settings share most sentences."""
+
+    def __init__(self, nlm: PieceLM):
+        self.nlm, self.seen = nlm, {}
+
+    def logprobs(self, texts: list[str]) -> list[float]:
+        new = [t for t in dict.fromkeys(texts) if t not in self.seen]
+        self.seen.update(zip(new, self.nlm.logprobs(new)))
+        return [self.seen[t] for t in texts]
+
+
 def tune_neural(pipe: Pipeline, nlm: PieceLM, spun: list[dict], clean: list[dict], found: dict[str, Document],
                 budget: float) -> tuple[dict, float, float]:
     """The neural LM's weight and the keep bonus with it, against none (`pick`, on the sentences).
     Returns (setting, BLEU, changes per 1000) and leaves it set."""
-    restore = restorer(pipe, found)
+    restore, cached = restorer(pipe, found), CachedNLM(nlm)
     keep = pipe.rewriter.w["keep"]
     settings = [{"neural": 0.0, "keep": keep}] + [{"neural": n, "keep": keep + k}
                                                   for n in NEURAL["neural"] for k in NEURAL["keep_step"]]
     results = []
     for setting in settings:
         pipe.rewriter.w.update(setting)
-        pipe.rewriter.nlm = nlm if setting["neural"] else None
+        pipe.rewriter.nlm = cached if setting["neural"] else None
         bleu = evaluate("neural", restore, spun, batch_size=8).bleu
         changes = evaluate("neural", restore, clean, batch_size=8).clean_changes_per_1000
         results.append((changes <= budget, bleu, changes, setting))
@@ -205,16 +217,21 @@ def tune_neural(pipe: Pipeline, nlm: PieceLM, spun: list[dict], clean: list[dict
 
 def neural_stage(pipe: Pipeline, nlm: PieceLM, docs: list[str], args: argparse.Namespace, spun: list[dict],
                  clean: list[dict]) -> dict:
-    """`tune_neural` on the sentences, then the article figures with it: the config's new entries."""
-    found = detected(pipe, [r["spun"] for r in spun + clean], pipe.detector.threshold)
-    setting, bleu, changes = tune_neural(pipe, nlm, spun, clean, found, args.clean_budget)
+    """`tune_neural` on the sentences, then the article figures with it: the config's new entries
+    (and the keep bonus without it, where `--neural-only` starts again)."""
+    keep = pipe.rewriter.w["keep"]
     articles_spun, articles_clean = validation_articles(docs, args.n_articles, args.policies)
     restore = restorer(pipe, detected(pipe, [r["spun"] for r in articles_spun + articles_clean]))
+    before = evaluate("before", restore, articles_spun, batch_size=8).bleu
+    found = detected(pipe, [r["spun"] for r in spun + clean], pipe.detector.threshold)
+    setting, bleu, changes = tune_neural(pipe, nlm, spun, clean, found, args.clean_budget)
     article_bleu = evaluate("final", restore, articles_spun, batch_size=8).bleu
     article_changes = evaluate("final", restore, articles_clean, batch_size=8).clean_changes_per_1000
-    print(f"with it: article BLEU {article_bleu:.2f}, changes/1000 clean article words {article_changes:.2f}")
+    print(f"articles: BLEU {before:.2f} without the neural LM; with it {article_bleu:.2f}, changes/1000 clean article "
+          f"words {article_changes:.2f}")
     return {"rewrite": setting, "tuned": {
-        "valid_bleu_neural": round(bleu, 2), "valid_changes_per_1000_clean_neural": round(changes, 2),
+        "keep_without_neural": keep, "valid_bleu_neural": round(bleu, 2),
+        "valid_changes_per_1000_clean_neural": round(changes, 2), "valid_article_bleu_without_neural": round(before, 2),
         "valid_article_bleu_neural": round(article_bleu, 2),
         "valid_article_changes_per_1000_clean_neural": round(article_changes, 2)}}
 
@@ -271,6 +288,8 @@ def main() -> None:
         for entry in ("neural", "hypotheses"):
             meta["rewrite"].pop(entry, None)
             pipe.rewriter.w[entry] = CandidateRewriter.WEIGHTS[entry]
+        pipe.rewriter.w["keep"] = meta["rewrite"]["keep"] = meta["tuned"].get("keep_without_neural",
+                                                                               meta["rewrite"]["keep"])
         new = neural_stage(pipe, nlm, docs, args, valid_pairs(docs, args.n_valid, seed=5, policies=args.policies),
                            clean_sentences(docs, args.n_clean, seed=5))
         meta["rewrite"].update(new["rewrite"])
