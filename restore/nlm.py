@@ -15,19 +15,24 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sentencepiece as spm
 import torch
 from safetensors import SafetensorError
-from transformers import GPT2Config, GPT2LMHeadModel
 
 from restore.errors import RestoreError
 from restore.tagger import inference_dtype
 
+if TYPE_CHECKING:  # transformers is imported where a model is made or loaded: a second of import time
+    from transformers import GPT2LMHeadModel
+
 MAX_PIECES = 64  # sentence ends included; a longer sentence is its first pieces, with no end
 
 
-def new_nlm(sp: spm.SentencePieceProcessor, n_embd: int, n_layer: int, n_head: int, n_inner: int) -> GPT2LMHeadModel:
+def new_nlm(sp: spm.SentencePieceProcessor, n_embd: int, n_layer: int, n_head: int, n_inner: int) -> "GPT2LMHeadModel":
+    from transformers import GPT2Config, GPT2LMHeadModel
+
     boundary = sp.get_piece_size()
     return GPT2LMHeadModel(GPT2Config(
         vocab_size=boundary + 1, n_positions=MAX_PIECES, n_embd=n_embd, n_layer=n_layer, n_head=n_head,
@@ -38,12 +43,13 @@ def new_nlm(sp: spm.SentencePieceProcessor, n_embd: int, n_layer: int, n_head: i
 class PieceLM:
     """log P of whole sentences, as pieces between boundary ids."""
 
-    def __init__(self, model: GPT2LMHeadModel, sp: spm.SentencePieceProcessor, precision: str = "auto"):
+    def __init__(self, model: "GPT2LMHeadModel", sp: spm.SentencePieceProcessor, precision: str = "auto"):
         self.model, self.sp, self.boundary = model, sp, sp.get_piece_size()
         self.dtype = inference_dtype(precision)
 
     @classmethod
     def load(cls, path: Path | str, precision: str = "auto") -> "PieceLM":
+        from transformers import GPT2LMHeadModel
         from transformers.utils import logging
 
         logging.disable_progress_bar()
@@ -66,9 +72,9 @@ class PieceLM:
     def ids(self, text: str) -> list[int]:
         return ([self.boundary] + self.sp.encode(text) + [self.boundary])[:MAX_PIECES]
 
-    def batch(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-padded ids and their mask."""
-        width = max(map(len, seqs))
+    def batch(self, seqs: list[list[int]], multiple: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-padded ids and their mask, the width a multiple of `multiple`."""
+        width = -(-max(map(len, seqs)) // multiple) * multiple
         ids = torch.full((len(seqs), width), self.boundary)
         mask = torch.zeros((len(seqs), width), dtype=torch.long)
         for r, s in enumerate(seqs):
@@ -77,16 +83,22 @@ class PieceLM:
 
     @torch.inference_mode()
     def logprobs(self, texts: list[str], batch_size: int = 64) -> list[float]:
-        """The natural log-probability of each whole sentence (batched by length: less padding)."""
+        """The natural log-probability of each whole sentence (batched by length: less padding; the
+        output layer only where a piece is predicted)."""
         seqs = [self.ids(t) for t in texts]
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         out = [0.0] * len(seqs)
         for k in range(0, len(order), batch_size):
             rows = order[k : k + batch_size]
-            ids, mask = self.batch([seqs[i] for i in rows])
+            # few shapes: CPU kernels are made and cached per shape (as the tagger's, `restore.detect`)
+            ids, mask = self.batch([seqs[i] for i in rows], multiple=16)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
-                logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
-            lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
-            for i, v in zip(rows, (lp * mask[:, 1:]).sum(1).tolist()):
+                hidden = self.model.transformer(input_ids=ids, attention_mask=mask).last_hidden_state
+                predicted = mask[:, 1:].bool()
+                logits = self.model.lm_head(hidden[:, :-1][predicted]).float()
+            targets = ids[:, 1:][predicted]
+            lp = logits.gather(1, targets[:, None])[:, 0] - logits.logsumexp(-1)
+            row = torch.arange(len(rows))[:, None].expand_as(predicted)[predicted]
+            for i, v in zip(rows, torch.zeros(len(rows)).index_add_(0, row, lp).tolist()):
                 out[i] = v
         return out

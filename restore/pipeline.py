@@ -82,9 +82,10 @@ class CandidateRewriter:
     occurrences that disagree come to agree rather than trade places.
 
     With a neural LM (`restore.nlm`, weight `neural`), the beam keeps up to `hypotheses`
-    sentences per two-word history, and the one it ends with is the best by its score +
-    neural · log P_neural(sentence): a whole-sentence model judges the few sentences the
-    trigram's beam found best.
+    sentences per two-word history, and of the sentences it ends with, those within `margin`
+    of its best, the one with the best score + neural · log P_neural(sentence) wins: a
+    whole-sentence model judges the few sentences the trigram's beam found best (the margin
+    spares it sentences too far behind to win, which is most of its work).
 
     The keep bonus is there for text that may be clean, where every edit is a change to a
     reporter's word. In a document whose words say surely that a spinner spun it (evidence
@@ -93,7 +94,8 @@ class CandidateRewriter:
     """
 
     WEIGHTS = {"lm": 1.0, "spun": 1.0, "candidate": 1.0, "keep": 0.0, "frequency": 0.0, "vote": 0.0,
-               "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0, "neural": 0.0, "hypotheses": 4}
+               "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0, "neural": 0.0, "hypotheses": 4,
+               "margin": math.inf}
 
     def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None, nlm: PieceLM | None = None):
         """`weights`: any of WEIGHTS; a name it lacks (a typo, or a weight of an older config such as
@@ -107,29 +109,47 @@ class CandidateRewriter:
         self.nlm = nlm if self.w["neural"] else None
 
     def __call__(self, doc: Document) -> Document:
-        spans = [s for s in doc.spans if s.candidates]
+        return self.run([doc])[0]
+
+    def run(self, docs: list[Document]) -> list[Document]:
+        """Rewrite the documents (their edits set): the first pass decides all their sentences
+        together, one batch for the neural LM; the vote's second pass goes document by document."""
         if self.lm is None:
-            doc.edits = [Edit(s.start, s.end, s.text, s.candidates[0].text, s.score) for s in spans]
-            return doc
-        sentences = spans_by_unit(doc.text, spans)
-        surely = doc.evidence is not None and doc.evidence >= self.w["surely_spun"]
-        keep = self.w["keep_spun"] if surely else self.w["keep"]
-        chosen = {e.start: e for edits in self._choose(doc.text, [(a, b, inside, None) for a, b, inside in sentences],
-                                                       keep) for e in edits}
-        if self.w["vote"]:
-            occurrences: dict[str, list[int]] = {}
-            for s in spans:
-                occurrences.setdefault(s.text.lower(), []).append(s.start)
-            for a, b, inside in sentences:  # the second pass, in order: each sees the latest decisions
-                votes = {s.start: vote for s in inside
-                         if (vote := self._votes([o for o in occurrences[s.text.lower()] if not a <= o < b], chosen))}
-                # a vote all for what a span already has cannot change the sentence's best choice
-                if any(set(vote) != {_option(chosen, start)} for start, vote in votes.items()):
-                    for s in inside:
-                        chosen.pop(s.start, None)
-                    chosen.update((e.start, e) for e in self._choose(doc.text, [(a, b, inside, votes)], keep)[0])
-        doc.edits = sorted(chosen.values(), key=lambda e: e.start)
-        return doc
+            for doc in docs:
+                doc.edits = [Edit(s.start, s.end, s.text, s.candidates[0].text, s.score) for s in doc.spans
+                             if s.candidates]
+            return docs
+        plans, jobs = [], []
+        for doc in docs:
+            spans = [s for s in doc.spans if s.candidates]
+            sentences = spans_by_unit(doc.text, spans)
+            surely = doc.evidence is not None and doc.evidence >= self.w["surely_spun"]
+            keep = self.w["keep_spun"] if surely else self.w["keep"]
+            plans.append((spans, sentences, keep))
+            jobs += [(doc.text, a, b, inside, keep, None) for a, b, inside in sentences]
+        decided = iter(self._choose(jobs))
+        for doc, (spans, sentences, keep) in zip(docs, plans):
+            chosen = {e.start: e for _ in sentences for e in next(decided)}
+            if self.w["vote"]:
+                self._second_pass(doc.text, spans, sentences, keep, chosen)
+            doc.edits = sorted(chosen.values(), key=lambda e: e.start)
+        return docs
+
+    def _second_pass(self, text: str, spans: list[Span], sentences: list[tuple[int, int, list[Span]]], keep: float,
+                     chosen: dict[int, Edit]) -> None:
+        """The vote: in order, each sentence with a word flagged elsewhere too decided again (`chosen`
+        updated), seeing the latest decisions."""
+        occurrences: dict[str, list[int]] = {}
+        for s in spans:
+            occurrences.setdefault(s.text.lower(), []).append(s.start)
+        for a, b, inside in sentences:
+            votes = {s.start: vote for s in inside
+                     if (vote := self._votes([o for o in occurrences[s.text.lower()] if not a <= o < b], chosen))}
+            # a vote all for what a span already has cannot change the sentence's best choice
+            if any(set(vote) != {_option(chosen, start)} for start, vote in votes.items()):
+                for s in inside:
+                    chosen.pop(s.start, None)
+                chosen.update((e.start, e) for e in self._choose([(text, a, b, inside, keep, votes)])[0])
 
     def _votes(self, others: list[int], chosen: dict[int, Edit]) -> dict[str | None, float]:
         """Option (None: kept) -> bonus, from how the spans starting at `others` (the same word,
@@ -137,31 +157,32 @@ class CandidateRewriter:
         tally = Counter(_option(chosen, o) for o in others)
         return {option: self.w["vote"] * n / len(others) for option, n in tally.items()}
 
-    def _choose(self, text: str, sentences: list[tuple[int, int, list[Span], dict | None]],
-                keep_bonus: float) -> list[list[Edit]]:
-        """The edits of each sentence text[a:b] with its spans and their votes (span start -> option
-        -> bonus, or None): the beam's best, or with the neural LM the best of the beam's final
-        sentences by their score + neural · log P_neural (scored in one batch for all the sentences)."""
+    def _choose(self, sentences: list[tuple[str, int, int, list[Span], float, dict | None]]) -> list[list[Edit]]:
+        """The edits of each sentence text[a:b], given its spans, keep bonus and their votes (span
+        start -> option -> bonus, or None): the beam's best, or with the neural LM the best of the
+        beam's final sentences by their score + neural · log P_neural (all scored in one batch)."""
         decided: list[list[Edit]] = []
         hyps: list[list[tuple[float, list[Edit]]]] = []
-        for a, b, spans, votes in sentences:
+        for text, a, b, spans, keep_bonus, votes in sentences:
             items = self._items(text, a, b, spans, keep_bonus, votes)
             options = [options for _, options in items]
             if self.nlm is None:
                 decided.append(self._edits(items, beam_search(self.lm, options, self.w["beam"], self.w["lm"])))
                 continue
             found = beam_hypotheses(self.lm, options, self.w["beam"], self.w["lm"], per_history=self.w["hypotheses"])
-            hyps.append([(score, self._edits(items, chosen)) for score, chosen in found])
+            hyps.append([(score, self._edits(items, chosen)) for score, chosen in found
+                         if score >= found[0][0] - self.w["margin"]])
         if self.nlm is None:
             return decided
         texts, where = [], []
-        for k, ((a, b, _, _), found) in enumerate(zip(sentences, hyps)):
+        for k, ((text, a, b, _, _, _), found) in enumerate(zip(sentences, hyps)):
             if len(found) > 1:
                 for j, (_, edits) in enumerate(found):
                     where.append((k, j))
                     texts.append(replace_spans(text[a:b], ((e.start - a, e.end - a, match_case(e.new, e.old))
                                                            for e in edits)))
-        score = {kj: hyps[kj[0]][kj[1]][0] + self.w["neural"] * lp for kj, lp in zip(where, self.nlm.logprobs(texts))}
+        neural = self.nlm.logprobs(texts) if texts else []
+        score = {kj: hyps[kj[0]][kj[1]][0] + self.w["neural"] * lp for kj, lp in zip(where, neural)}
         return [found[max(range(len(found)), key=lambda j: score.get((k, j), 0.0))][1] for k, found in enumerate(hyps)]
 
     def _items(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float,
@@ -241,6 +262,9 @@ class Seq2SeqRewriter:
             if meta.is_file() else "spans"
         self.batch_size = batch_size
 
+    def run(self, docs: list[Document]) -> list[Document]:
+        return [self(doc) for doc in docs]
+
     def __call__(self, doc: Document) -> Document:
         from restore.train import generate_replacements, generate_sentences
 
@@ -292,8 +316,12 @@ class Pipeline:
                 config = json.loads((Path(lm) / "config.json").read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
                 raise RestoreError(f"language model at {lm} has no readable config.json: {e}") from None
-            weights = config.get("rewrite") or {}
-            neural = PieceLM.load(nlm, precision or "auto") if nlm and weights.get("neural") else None
+            weights = dict(config.get("rewrite") or {})
+            neural = None
+            if weights.get("neural") and nlm:
+                neural = PieceLM.load(nlm, precision or "auto")
+            elif weights.get("neural"):  # left out: the keep bonus tuned without it (`build_lm.py`)
+                weights["neural"], weights["keep"] = 0.0, config.get("tuned", {}).get("keep_without_neural", weights["keep"])
             self.rewriter = CandidateRewriter(self.detector.lm, weights, neural)
             default = config.get("min_score", default)
             # the beam weighs each span's originals in context, so it can use more than detect shows
@@ -330,8 +358,8 @@ class Pipeline:
         vote), the pieces `restore clean` streams."""
         docs = [Document(text) for text in texts]
         for group in grouped([(d, a, b) for d, text in enumerate(texts) for a, b in block_spans(text)]):
-            for (d, a, _), piece in zip(group, self.detect([texts[d][a:b] for d, a, b in group])):
-                done = self.rewriter(piece)
+            pieces = self.rewriter.run(self.detect([texts[d][a:b] for d, a, b in group]))
+            for (d, a, _), done in zip(group, pieces):
                 docs[d].spans += [replace(s, start=a + s.start, end=a + s.end) for s in done.spans]
                 docs[d].edits += [replace(e, start=a + e.start, end=a + e.end) for e in done.edits]
                 if done.evidence is not None:

@@ -78,8 +78,8 @@ def main() -> None:
         if not path.is_dir():
             build_pairs(Path(args.test_corpus), path, seed=0, n=2000, policy=policy)
         prow = list(load_pairs(path))
-        base, ours = evaluate("identity", identity, prow), evaluate("restore", pipe.restore_texts, prow)
-        print(f"| {policy} | {base.bleu:.1f} | {ours.bleu:.1f} | {ours.word_acc:.1f} | {ours.clean_changes_per_1000:.1f} |")
+        base, got = evaluate("identity", identity, prow), evaluate("restore", pipe.restore_texts, prow)
+        print(f"| {policy} | {base.bleu:.1f} | {got.bleu:.1f} | {got.word_acc:.1f} | {got.clean_changes_per_1000:.1f} |")
 
     all_docs = read_docs(args.test_corpus)
     clean = clean_sentences(all_docs, args.clean_sentences, seed=0)

@@ -71,6 +71,9 @@ SECOND_HOPS = [0.0, 0.02, 0.05, 0.1, 0.2]
 # with a neural LM, last: its weight, and the keep bonus raised with it by these steps (the neural LM's
 # rescoring adds edits to clean text that a higher bonus takes back), on the sentences
 NEURAL = {"neural": [0.25, 0.5, 0.75, 1.0], "keep_step": [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}
+# then how far behind the beam's best a sentence may be and still be rescored: the smallest margin
+# (the least work) whose BLEU ties with rescoring all of them, within the budget
+MARGINS = [math.inf, 16.0, 12.0, 8.0, 6.0, 4.0, 3.0, 2.0]
 GRID = {"min_score": [0.3], "spun": [2.0, 3.0], "frequency": [0.0, 0.5, 1.0],
         "keep": [3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]}
 # BLEU points within which two settings tie (1,000 validation sentences cannot tell them apart):
@@ -211,6 +214,20 @@ def tune_neural(pipe: Pipeline, nlm: PieceLM, spun: list[dict], clean: list[dict
               f"{changes:.2f}", flush=True)
     bleu, changes, setting = pick(results)
     pipe.rewriter.w.update(setting)
+    pipe.rewriter.nlm = cached if setting["neural"] else None
+    if setting["neural"]:
+        margins = []
+        for margin in MARGINS:
+            pipe.rewriter.w["margin"] = margin
+            m_bleu = evaluate("margin", restore, spun, batch_size=8).bleu
+            m_changes = evaluate("margin", restore, clean, batch_size=8).clean_changes_per_1000
+            margins.append((margin, m_bleu, m_changes))
+            print(f"margin {margin}: BLEU {m_bleu:.2f}, changes/1000 clean words {m_changes:.2f}", flush=True)
+        margin, bleu, changes = min((m for m in margins if m[1] >= bleu - TIE and m[2] <= max(budget, changes)),
+                                    key=lambda m: m[0])
+        pipe.rewriter.w["margin"] = margin
+        if math.isfinite(margin):  # JSON has no infinity, and the rewriter's default is the same
+            setting = {**setting, "margin": margin}
     pipe.rewriter.nlm = nlm if setting["neural"] else None
     return setting, bleu, changes
 
@@ -285,7 +302,7 @@ def main() -> None:
         docs = read_docs(args.valid)
         pipe = Pipeline(args.model, lm=args.out, precision="fp32", nlm=None)
         meta = json.loads((args.out / "config.json").read_text(encoding="utf-8"))
-        for entry in ("neural", "hypotheses"):
+        for entry in ("neural", "hypotheses", "margin"):
             meta["rewrite"].pop(entry, None)
             pipe.rewriter.w[entry] = CandidateRewriter.WEIGHTS[entry]
         pipe.rewriter.w["keep"] = meta["rewrite"]["keep"] = meta["tuned"].get("keep_without_neural",

@@ -151,6 +151,13 @@ def test_the_neural_lm_chooses_among_the_beams_final_sentences_in_one_batch():
     unused = LikesWords("have")
     assert CandidateRewriter(lm, {"neural": 0.0}, unused)(Document(text, spans=spans)).restored() == trigram
     assert unused.asked == []
+    # only sentences within the margin of the beam's best are asked about: at 0, the best alone, unasked
+    assert CandidateRewriter(lm, {"neural": 1.0, "margin": 0.0}, unused)(Document(text, spans=spans)).restored() \
+        == trigram
+    assert unused.asked == []
+    wide = LikesWords("have")
+    CandidateRewriter(lm, {"neural": 1.0, "margin": 1e9}, wide)(Document(text, spans=spans))
+    assert wide.asked == nlm.asked
 
 
 def test_a_document_surely_spun_keeps_a_doubtful_span_less_readily():

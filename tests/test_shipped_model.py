@@ -313,6 +313,8 @@ def test_the_shipped_neural_lm_rescores_the_beam_and_a_missing_or_broken_one_is_
     from restore.paths import NLM_DIR
 
     assert pipe.rewriter.nlm is not None and pipe.rewriter.w["neural"] > 0
+    alone = Pipeline(nlm=None).rewriter  # without it, the keep bonus tuned without it
+    assert alone.nlm is None and alone.w["neural"] == 0 and alone.w["keep"] < pipe.rewriter.w["keep"]
     # it reads whole sentences: each reporter's sentence is likelier than its spun copy
     spun = [s.replace("capital", "uppercase").replace(" in ", " successful ").replace("said", "aforesaid")
             for s in CLEAN]
