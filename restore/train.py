@@ -206,6 +206,16 @@ def load_checkpoint(run: Path, model: torch.nn.Module, opt: torch.optim.Optimize
     return json.loads((run / "state.json").read_text())
 
 
+def start_state(run: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, resume: bool,
+                best: float = -1.0) -> dict:
+    """A new run's state (`best`: below any validation score), or with `resume` the last checkpoint's."""
+    if resume and (run / "state.json").is_file():
+        state = load_checkpoint(run, model, opt)
+        print(f"resumed at step {state['step']}")
+        return state
+    return {"step": 0, "doc": 0, "best": best, "minutes": 0.0}
+
+
 # -- evaluation -------------------------------------------------------------------
 @torch.no_grad()
 def validate(bundle: TaggerBundle, rows: list[dict], device: str) -> dict:
@@ -250,10 +260,7 @@ def train_detector(cfg: dict, resume: bool = False) -> None:
         bundle = TaggerBundle(sp, originals_vocab(lex, cfg["n_orig"]), Tagger(mcfg))
     model = bundle.model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.98))
-    state = {"step": 0, "doc": 0, "best": -1.0, "minutes": 0.0}
-    if resume and (run / "state.json").is_file():
-        state = load_checkpoint(run, model, opt)
-        print(f"resumed at step {state['step']}")
+    state = start_state(run, model, opt, resume)
 
     spinner = Spinner(lex, presets(cfg["policies"]))
     vdocs = read_docs(cfg["valid"])
@@ -472,10 +479,7 @@ def train_rewriter(cfg: dict, resume: bool = False) -> None:
         model = new_t5(tok, cfg["d_model"], cfg["n_layers"], cfg["decoder_layers"], cfg["n_heads"], cfg["d_ff"])
     model = model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01)
-    state = {"step": 0, "doc": 0, "best": -1.0, "minutes": 0.0}
-    if resume and (run / "state.json").is_file():
-        state = load_checkpoint(run, model, opt)
-        print(f"resumed at step {state['step']}")
+    state = start_state(run, model, opt, resume)
     lex = load_lexicon()
     spinner = Spinner(lex, presets(cfg["policies"]))
     docs = read_docs(cfg["corpus"])
@@ -558,10 +562,7 @@ def train_nlm(cfg: dict, resume: bool = False) -> None:
         lm = PieceLM(new_nlm(sp, cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["n_inner"]), sp)
     model = lm.model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.98))
-    state = {"step": 0, "doc": 0, "best": -math.inf, "minutes": 0.0}
-    if resume and (run / "state.json").is_file():
-        state = load_checkpoint(run, model, opt)
-        print(f"resumed at step {state['step']}")
+    state = start_state(run, model, opt, resume, best=-math.inf)
     docs = read_docs(cfg["corpus"])
     valid = [r["clean"] for r in clean_sentences(read_docs(cfg["valid"]), cfg["n_valid"], seed=1)]
     valid_batches = [lm.batch([lm.ids(t) for t in valid[k : k + 64]]) for k in range(0, len(valid), 64)]

@@ -305,8 +305,7 @@ def main() -> None:
         for entry in ("neural", "hypotheses", "margin"):
             meta["rewrite"].pop(entry, None)
             pipe.rewriter.w[entry] = CandidateRewriter.WEIGHTS[entry]
-        pipe.rewriter.w["keep"] = meta["rewrite"]["keep"] = meta["tuned"].get("keep_without_neural",
-                                                                               meta["rewrite"]["keep"])
+        meta["rewrite"]["keep"] = pipe.rewriter.w["keep"]  # without the neural LM (`Pipeline`, nlm=None)
         new = neural_stage(pipe, nlm, docs, args, valid_pairs(docs, args.n_valid, seed=5, policies=args.policies),
                            clean_sentences(docs, args.n_clean, seed=5))
         meta["rewrite"].update(new["rewrite"])

@@ -22,13 +22,18 @@ TINY = dict(vocab_size=300, n_orig=500, d_model=32, n_layers=1, n_heads=2, d_ff=
             max_steps=4, eval_every=2, n_valid=20, warmup=2, ckpt_minutes=0.0, device="cpu")
 
 
+def write_corpus(path: Path, n: int) -> Path:
+    """A corpus of n copies of TEXT, as the training commands read one."""
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": str(i), "title": "t", "text": TEXT}) + "\n")
+    return path
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("tiny")
-    corpus = root / "train.jsonl.gz"
-    with gzip.open(corpus, "wt", encoding="utf-8") as f:
-        for i in range(30):
-            f.write(json.dumps({"id": str(i), "title": "t", "text": TEXT}) + "\n")
+    corpus = write_corpus(root / "train.jsonl.gz", 30)
     cfg = dict(CONFIG, **TINY, corpus=str(corpus), valid=str(corpus), out=str(root / "model"), run=str(root / "run"))
     train_detector(cfg)
     state = json.loads((root / "run" / "state.json").read_text())
@@ -107,10 +112,7 @@ def test_pipeline_only_touches_flagged_spans(tiny_model):
 def test_rewriter_smoke_train_resume_init_and_pipeline(tiny_model, tmp_path):
     from restore.train import REWRITER_CONFIG, train_rewriter
 
-    corpus = tmp_path / "c.jsonl.gz"
-    with gzip.open(corpus, "wt", encoding="utf-8") as f:
-        for i in range(10):
-            f.write(json.dumps({"id": str(i), "title": "t", "text": TEXT}) + "\n")
+    corpus = write_corpus(tmp_path / "c.jsonl.gz", 10)
     cfg = dict(REWRITER_CONFIG, corpus=str(corpus), valid=str(corpus), tokenizer=str(tiny_model / "tokenizer.model"),
                out=str(tmp_path / "rw"), run=str(tmp_path / "run"), d_model=32, n_layers=1, decoder_layers=1,
                n_heads=2, d_ff=64, batch_size=8, max_steps=3, eval_every=3, n_valid=8, warmup=1, ckpt_minutes=0.0,
@@ -364,10 +366,7 @@ def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
     from restore.nlm import PieceLM
     from restore.train import NLM_CONFIG, train_nlm
 
-    corpus = tmp_path / "c.jsonl.gz"
-    with gzip.open(corpus, "wt", encoding="utf-8") as f:
-        for i in range(10):
-            f.write(json.dumps({"id": str(i), "title": "t", "text": TEXT}) + "\n")
+    corpus = write_corpus(tmp_path / "c.jsonl.gz", 10)
     cfg = dict(NLM_CONFIG, corpus=str(corpus), valid=str(corpus), tokenizer=str(tiny_model / "tokenizer.model"),
                out=str(tmp_path / "nlm"), run=str(tmp_path / "run"), n_embd=32, n_layer=1, n_head=2, n_inner=64,
                batch_size=8, max_steps=3, eval_every=3, n_valid=8, warmup=1, ckpt_minutes=0.0, device="cpu")
