@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # transformers is imported where a model is made or loaded: a
     from transformers import GPT2LMHeadModel
 
 MAX_PIECES = 64  # sentence ends included; a longer sentence is its first pieces, with no end
+OUTPUT_ROWS = 512  # positions per call of the output layer (`PieceLM._piece_logprobs`)
 
 
 def new_nlm(sp: spm.SentencePieceProcessor, n_embd: int, n_layer: int, n_head: int, n_inner: int) -> "GPT2LMHeadModel":
@@ -92,13 +93,25 @@ class PieceLM:
             rows = order[k : k + batch_size]
             # few shapes: CPU kernels are made and cached per shape (as the tagger's, `restore.detect`)
             ids, mask = self.batch([seqs[i] for i in rows], multiple=16)
+            predicted = mask[:, 1:].bool()
+            targets = ids[:, 1:][predicted]
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
                 hidden = self.model.transformer(input_ids=ids, attention_mask=mask).last_hidden_state
-                predicted = mask[:, 1:].bool()
-                logits = self.model.lm_head(hidden[:, :-1][predicted]).float()
-            targets = ids[:, 1:][predicted]
-            lp = logits.gather(1, targets[:, None])[:, 0] - logits.logsumexp(-1)
+                lp = self._piece_logprobs(hidden[:, :-1][predicted], targets)
             row = torch.arange(len(rows))[:, None].expand_as(predicted)[predicted]
             for i, v in zip(rows, torch.zeros(len(rows)).index_add_(0, row, lp).tolist()):
                 out[i] = v
         return out
+
+    def _piece_logprobs(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """log P of each target piece, the output layer over OUTPUT_ROWS positions at a time: the
+        logits of a whole batch (4,000 positions × 8,001 pieces, several copies) were most of the
+        memory `restore clean` needed, and one row count is one cached CPU kernel."""
+        n = len(targets)
+        hidden = torch.cat([hidden, hidden.new_zeros(-n % OUTPUT_ROWS, hidden.shape[1])])
+        targets = torch.cat([targets, targets.new_zeros(-n % OUTPUT_ROWS)])
+        parts = []
+        for h, t in zip(hidden.split(OUTPUT_ROWS), targets.split(OUTPUT_ROWS)):
+            logits = self.model.lm_head(h).float()
+            parts.append(logits.gather(1, t[:, None])[:, 0] - logits.logsumexp(-1))
+        return torch.cat(parts)[:n]

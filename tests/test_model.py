@@ -363,6 +363,8 @@ def test_clean_a_directory_and_a_jsonl_corpus(tiny_model, tmp_path):
 
 
 def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
+    import torch
+
     from restore.nlm import PieceLM
     from restore.train import NLM_CONFIG, train_nlm
 
@@ -382,6 +384,10 @@ def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
     whole = nlm.logprobs(sentences)
     assert all(lp < 0 for lp in whole) and nlm.logprobs([]) == []
     assert nlm.logprobs(sentences, batch_size=1) == pytest.approx(whole, abs=1e-4)  # padding changes nothing
+    many = [f"Officials said {'the talks ' * k}would go on." for k in range(30)]  # > OUTPUT_ROWS positions a batch
+    ids = [torch.tensor([nlm.ids(t)]) for t in many]
+    direct = [torch.log_softmax(nlm.model(i).logits[0, :-1], -1).gather(1, i[0, 1:, None]).sum().item() for i in ids]
+    assert sum(i.shape[1] for i in ids) > 512 and nlm.logprobs(many) == pytest.approx(direct, abs=1e-3)
     with pytest.raises(RestoreError, match="no neural language model"):
         PieceLM.load(tmp_path)
 
