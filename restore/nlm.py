@@ -47,6 +47,7 @@ class PieceLM:
     def __init__(self, model: "GPT2LMHeadModel", sp: spm.SentencePieceProcessor, precision: str = "auto"):
         self.model, self.sp, self.boundary = model, sp, sp.get_piece_size()
         self.dtype = inference_dtype(precision)
+        self.output = model.lm_head.weight  # tied to the input embedding; `cast_layers` stores a cast copy
 
     @classmethod
     def load(cls, path: Path | str, precision: str = "auto") -> "PieceLM":
@@ -62,7 +63,20 @@ class PieceLM:
             model = GPT2LMHeadModel.from_pretrained(str(path), use_safetensors=True, dtype=torch.float32)
         except (OSError, RuntimeError, ValueError, SafetensorError) as e:
             raise RestoreError(f"neural language model at {path} is unreadable: {str(e).splitlines()[0]}") from None
-        return cls(model.eval(), sp, precision)
+        lm = cls(model.eval(), sp, precision)
+        lm.cast_layers()
+        return lm
+
+    def cast_layers(self) -> None:
+        """The transformer's linear layers stored in the inference dtype: autocast would cast
+        them on every call (about a tenth of the time of the rewriter's many small batches), to the same
+        values. Only for inference: a model being trained keeps float32."""
+        from transformers.pytorch_utils import Conv1D
+
+        for module in self.model.transformer.modules():
+            if isinstance(module, Conv1D):
+                module.to(self.dtype)
+        self.output = self.output.detach().to(self.dtype)
 
     def save(self, out: Path) -> None:
         """A float16 copy (the model being trained keeps its float32 weights) and the tokenizer."""
@@ -112,6 +126,21 @@ class PieceLM:
         targets = torch.cat([targets, targets.new_zeros(-n % OUTPUT_ROWS)])
         parts = []
         for h, t in zip(hidden.split(OUTPUT_ROWS), targets.split(OUTPUT_ROWS)):
-            logits = self.model.lm_head(h).float()
+            logits = torch.nn.functional.linear(h, self.output).float()
             parts.append(logits.gather(1, t[:, None])[:, 0] - logits.logsumexp(-1))
         return torch.cat(parts)[:n]
+
+
+class CachedNLM:
+    """Sentence scores, each computed once: the vote's second pass decides sentences again that the
+    first pass scored (about three in ten of the neural LM's sentences), and `build_lm.py`'s grid
+    settings share most of theirs. Anything with `logprobs(texts)` can be wrapped."""
+
+    def __init__(self, nlm: PieceLM):
+        self.nlm, self.seen = nlm, {}
+
+    def logprobs(self, texts: list[str]) -> list[float]:
+        new = [t for t in dict.fromkeys(texts) if t not in self.seen]
+        if new:
+            self.seen.update(zip(new, self.nlm.logprobs(new)))
+        return [self.seen[t] for t in texts]

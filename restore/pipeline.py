@@ -18,7 +18,7 @@ from pathlib import Path
 from restore.detect import DEFAULT_DIR, Detector, Span
 from restore.errors import RestoreError
 from restore.ngram import KneserNeyTrigram, beam_hypotheses, beam_search
-from restore.nlm import PieceLM
+from restore.nlm import CachedNLM, PieceLM
 from restore.paths import LM_DIR, NLM_DIR
 from restore.text import block_spans, grouped, match_case, replace_spans, tokenize, units
 
@@ -127,16 +127,17 @@ class CandidateRewriter:
             keep = self.w["keep_spun"] if surely else self.w["keep"]
             plans.append((spans, sentences, keep))
             jobs += [(doc.text, a, b, inside, keep, None) for a, b, inside in sentences]
-        decided = iter(self._choose(jobs))
+        neural = CachedNLM(self.nlm) if self.nlm else None  # for this call: memory stays bounded
+        decided = iter(self._choose(jobs, neural))
         for doc, (spans, sentences, keep) in zip(docs, plans):
             chosen = {e.start: e for _ in sentences for e in next(decided)}
             if self.w["vote"]:
-                self._second_pass(doc.text, spans, sentences, keep, chosen)
+                self._second_pass(doc.text, spans, sentences, keep, chosen, neural)
             doc.edits = sorted(chosen.values(), key=lambda e: e.start)
         return docs
 
     def _second_pass(self, text: str, spans: list[Span], sentences: list[tuple[int, int, list[Span]]], keep: float,
-                     chosen: dict[int, Edit]) -> None:
+                     chosen: dict[int, Edit], neural: CachedNLM | None) -> None:
         """The vote: in order, each sentence with a word flagged elsewhere too decided again (`chosen`
         updated), seeing the latest decisions."""
         occurrences: dict[str, list[int]] = {}
@@ -149,7 +150,7 @@ class CandidateRewriter:
             if any(set(vote) != {_option(chosen, start)} for start, vote in votes.items()):
                 for s in inside:
                     chosen.pop(s.start, None)
-                chosen.update((e.start, e) for e in self._choose([(text, a, b, inside, keep, votes)])[0])
+                chosen.update((e.start, e) for e in self._choose([(text, a, b, inside, keep, votes)], neural)[0])
 
     def _votes(self, others: list[int], chosen: dict[int, Edit]) -> dict[str | None, float]:
         """Option (None: kept) -> bonus, from how the spans starting at `others` (the same word,
@@ -157,22 +158,24 @@ class CandidateRewriter:
         tally = Counter(_option(chosen, o) for o in others)
         return {option: self.w["vote"] * n / len(others) for option, n in tally.items()}
 
-    def _choose(self, sentences: list[tuple[str, int, int, list[Span], float, dict | None]]) -> list[list[Edit]]:
+    def _choose(self, sentences: list[tuple[str, int, int, list[Span], float, dict | None]],
+                neural: CachedNLM | None) -> list[list[Edit]]:
         """The edits of each sentence text[a:b], given its spans, keep bonus and their votes (span
-        start -> option -> bonus, or None): the beam's best, or with the neural LM the best of the
-        beam's final sentences by their score + neural · log P_neural (all scored in one batch)."""
+        start -> option -> bonus, or None): the beam's best, or with the neural LM (`neural`, this
+        run's cache of it) the best of the beam's final sentences by their score + weight · log
+        P_neural (all scored in one batch)."""
         decided: list[list[Edit]] = []
         hyps: list[list[tuple[float, list[Edit]]]] = []
         for text, a, b, spans, keep_bonus, votes in sentences:
             items = self._items(text, a, b, spans, keep_bonus, votes)
             options = [options for _, options in items]
-            if self.nlm is None:
+            if neural is None:
                 decided.append(self._edits(items, beam_search(self.lm, options, self.w["beam"], self.w["lm"])))
                 continue
             found = beam_hypotheses(self.lm, options, self.w["beam"], self.w["lm"], per_history=self.w["hypotheses"])
             hyps.append([(score, self._edits(items, chosen)) for score, chosen in found
                          if score >= found[0][0] - self.w["margin"]])
-        if self.nlm is None:
+        if neural is None:
             return decided
         texts, where = [], []
         for k, ((text, a, b, _, _, _), found) in enumerate(zip(sentences, hyps)):
@@ -181,8 +184,7 @@ class CandidateRewriter:
                     where.append((k, j))
                     texts.append(replace_spans(text[a:b], ((e.start - a, e.end - a, match_case(e.new, e.old))
                                                            for e in edits)))
-        neural = self.nlm.logprobs(texts) if texts else []
-        score = {kj: hyps[kj[0]][kj[1]][0] + self.w["neural"] * lp for kj, lp in zip(where, neural)}
+        score = {kj: hyps[kj[0]][kj[1]][0] + self.w["neural"] * lp for kj, lp in zip(where, neural.logprobs(texts))}
         return [found[max(range(len(found)), key=lambda j: score.get((k, j), 0.0))][1] for k, found in enumerate(hyps)]
 
     def _items(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float,

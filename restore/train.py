@@ -554,7 +554,7 @@ def train_nlm(cfg: dict, resume: bool = False) -> None:
     run, out = Path(cfg["run"]), Path(cfg["out"])
     run.mkdir(parents=True, exist_ok=True)
     if cfg["init"]:
-        lm = PieceLM.load(cfg["init"])
+        lm = PieceLM.load(cfg["init"], "fp32")
     else:
         if not Path(cfg["tokenizer"]).is_file():
             raise RestoreError(f"tokenizer not found: {cfg['tokenizer']} (train the detector first)")

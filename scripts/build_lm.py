@@ -39,7 +39,7 @@ from restore.detect import DEFAULT_DIR
 from restore.evaluate import Restorer, edit_outcomes, evaluate
 from restore.ngram import KneserNeyTrigram, corpus_sentences
 from restore.pairs import clean_sentences, valid_pairs, validation_articles
-from restore.nlm import PieceLM
+from restore.nlm import CachedNLM, PieceLM
 from restore.paths import LM_DIR, NLM_DIR
 from restore.pipeline import CandidateRewriter, Document, Pipeline
 from restore.train import read_docs
@@ -181,18 +181,6 @@ def tune_on_articles(pipe: Pipeline, values: list[Any], apply: Callable[[Any], N
     _, bleu, changes, value = fastest((r for r in pool if r[1] >= best - TIE), key=lambda r: r[3])
     apply(value)
     return value, bleu, changes
-
-
-class CachedNLM:
-    """The neural LM's sentence scores, each computed once: the grid's settings share most sentences."""
-
-    def __init__(self, nlm: PieceLM):
-        self.nlm, self.seen = nlm, {}
-
-    def logprobs(self, texts: list[str]) -> list[float]:
-        new = [t for t in dict.fromkeys(texts) if t not in self.seen]
-        self.seen.update(zip(new, self.nlm.logprobs(new)))
-        return [self.seen[t] for t in texts]
 
 
 def tune_neural(pipe: Pipeline, nlm: PieceLM, spun: list[dict], clean: list[dict], found: dict[str, Document],

@@ -1,6 +1,7 @@
 """Is the detector's combiner the limit? Richer combiners against the shipped one, held out.
 
     python scripts/probe_combiner.py        # about 1 minute
+    python scripts/probe_combiner.py --nlm  # and the neural LM's evidence: about 6 minutes more
 
 The shipped combined signal is a logistic regression over ten features (`FEATURES["combined"]`
 in `restore/detect.py`), fitted on 3,000 spun validation sentences. This fits, on those same
@@ -9,6 +10,10 @@ how often the lexicon saw the word, whether punctuation is attached) and a small
 each feature set; then scores them on 3,000 other validation sentences, before the rate prior,
 by log loss and by precision, recall and F1 at 0.5. If the richer ones do no better, the
 information is not in the features, and better detection needs a better context model.
+
+`--nlm` adds the shipped neural LM's view (`restore.nlm`) to the shipped features: how many nats
+of log P the whole sentence gains when the word is replaced by the best of its first three
+single-word thesaurus originals (those the trigram's lm_gain tries), and whether it has none.
 """
 
 from __future__ import annotations
@@ -16,13 +21,17 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from restore.calibrate import Labelled, fit_logistic, labelled_words
 from restore.detect import FEATURES, Detector
+from restore.nlm import PieceLM
 from restore.pairs import valid_pairs
+from restore.paths import NLM_DIR
+from restore.text import match_case
 from restore.train import read_docs
 
 
@@ -38,6 +47,29 @@ def rich(det: Detector, w: Labelled) -> list[float]:
     return shipped(det, w) + [seen, seen * lex / 10, c * c / 10, lex * lex / 10, c * gain / 10, lex * gain / 10,
                               max(c, 0.0), max(lex, 0.0), f["lex_left"] * c / 10, f["lex_right"] * c / 10,
                               f["lex_left"] * f["lex_right"], float(w.ws.bare)]
+
+
+def add_neural_gain(det: Detector, nlm: PieceLM, rows: list[dict], words: list[Labelled]) -> None:
+    """Set features nlm_gain (clipped to ±15 nats, as lm_gain) and nlm_none of each word."""
+    texts = [r["spun"] for r in rows]  # row i's own log P is texts[i]
+    tried: list[tuple[int, int]] = []  # (word, text)
+    for k, w in enumerate(words):
+        spun = rows[w.row]["spun"]
+        for o in [det.lm.vocab[i] for i in det._single_word_originals(w.ws.token.text.lower()) if i >= 0][:3]:
+            tried.append((k, len(texts)))
+            texts.append(spun[: w.start] + match_case(o, w.ws.token.text) + spun[w.end :])
+    lp = nlm.logprobs(texts)
+    best: dict[int, float] = {}
+    for k, t in tried:
+        best[k] = max(best.get(k, -math.inf), lp[t])
+    for k, w in enumerate(words):
+        gain = best.get(k)
+        w.ws.features["nlm_gain"] = 0.0 if gain is None else min(max(gain - lp[w.row], -15.0), 15.0)
+        w.ws.features["nlm_none"] = float(gain is None)
+
+
+def with_neural(det: Detector, w: Labelled) -> list[float]:
+    return shipped(det, w) + [w.ws.features["nlm_gain"], w.ws.features["nlm_none"]]
 
 
 def logistic(xa: np.ndarray, ya: np.ndarray, xb: np.ndarray) -> np.ndarray:
@@ -71,17 +103,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
     ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--nlm", nargs="?", const=NLM_DIR, type=Path, help="also the neural LM's gain (default models/nlm)")
     args = ap.parse_args()
     docs = read_docs(args.valid)
     det = Detector()
-    fit_words = labelled_words(det, valid_pairs(docs, args.n), prior=False)  # the calibration's sentences
-    held_out = labelled_words(det, valid_pairs(docs, args.n, seed=7), prior=False)
+    fit_rows, held_rows = valid_pairs(docs, args.n), valid_pairs(docs, args.n, seed=7)  # the first: the calibration's
+    fit_words, held_out = labelled_words(det, fit_rows, prior=False), labelled_words(det, held_rows, prior=False)
     ya = np.array([w.label for w in fit_words], dtype=float)
     yb = np.array([w.label for w in held_out], dtype=float)
     print(f"| combiner ({len(fit_words):,} words to fit, {len(held_out):,} held out) | log loss | precision | "
           "recall | F1 |\n|---|---:|---:|---:|---:|")
     features: dict[str, Callable[[Detector, Labelled], list[float]]] = {
         f"{len(FEATURES['combined'])} shipped features": shipped, "22 features": rich}
+    if args.nlm:
+        nlm = PieceLM.load(args.nlm)
+        add_neural_gain(det, nlm, fit_rows, fit_words)
+        add_neural_gain(det, nlm, held_rows, held_out)
+        features[f"{len(FEATURES['combined'])} shipped + 2 neural LM features"] = with_neural
     for label, feats in features.items():
         xa = np.array([feats(det, w) for w in fit_words])
         xb = np.array([feats(det, w) for w in held_out])

@@ -388,6 +388,8 @@ def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
     ids = [torch.tensor([nlm.ids(t)]) for t in many]
     direct = [torch.log_softmax(nlm.model(i).logits[0, :-1], -1).gather(1, i[0, 1:, None]).sum().item() for i in ids]
     assert sum(i.shape[1] for i in ids) > 512 and nlm.logprobs(many) == pytest.approx(direct, abs=1e-3)
+    cast = PieceLM.load(tmp_path / "nlm", "bf16")  # its layers stored in bfloat16: what autocast computes
+    assert cast.logprobs(many) == PieceLM(nlm.model, nlm.sp, "bf16").logprobs(many) != nlm.logprobs(many)
     with pytest.raises(RestoreError, match="no neural language model"):
         PieceLM.load(tmp_path)
 

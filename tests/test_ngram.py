@@ -160,6 +160,18 @@ def test_the_neural_lm_chooses_among_the_beams_final_sentences_in_one_batch():
     assert wide.asked == nlm.asked
 
 
+def test_the_neural_lm_is_asked_about_each_sentence_once_per_run():
+    lm = KneserNeyTrigram.build(SENTENCES)
+    text = "We person a plan for the capital.\nZork person zonk.\nWe person a plan for the capital."
+    starts = [i for i in range(len(text)) if text.startswith("person", i)]
+    spans = [Span(a, a + 6, "person", 0.9, [Candidate("leader", 0.6), Candidate("have", 0.4)]) for a in starts]
+    neutral = LikesWords()  # no preference: the trigram and the vote decide, as without it
+    voted = CandidateRewriter(lm, {"vote": 4.0, "neural": 1.0, "margin": 1e9}, neutral)(Document(text, spans=spans))
+    assert [e.new for e in voted.edits] == ["have", "have", "have"]  # the second pass changed the middle one
+    asked = [t for call in neutral.asked for t in call]
+    assert "We have a plan for the capital." in asked and len(asked) == len(set(asked))  # the repeats from a cache
+
+
 def test_a_document_surely_spun_keeps_a_doubtful_span_less_readily():
     lm = KneserNeyTrigram.build(SENTENCES)
     text = "talks took place in envoy capital on tuesday"
