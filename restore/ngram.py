@@ -250,29 +250,42 @@ def beam_hypotheses(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T
     included). `per_history` > 1 keeps that many hypotheses per two-word history instead of
     recombining them into one, for a second model to rescore: a sentence that ends in fixed words
     would otherwise end with a single hypothesis."""
-    # beam entries: (score, last two LM words, values chosen so far)
-    beams: list[tuple[float, tuple[str, str], tuple]] = [(0.0, (BOS, BOS), ())]
+    # the beam: per two-word history, its hypotheses (score, values chosen so far), best first.
+    # An option's LM terms depend only on the history, so they are computed once per history,
+    # not once per hypothesis, and added to each in the same order (the same floats as before).
+    groups: list[tuple[tuple[str, str], list[tuple[float, tuple]]]] = [((BOS, BOS), [(0.0, ())])]
     for options in choices:
-        best: dict[tuple[str, str], list[tuple[float, tuple[str, str], tuple]]] = {}
-        for score, hist, chosen in beams:
+        best: dict[tuple[str, str], list[tuple[float, tuple]]] = {}
+        for hist, hyps in groups:
+            extended = []
             for words, cost, value in options:
-                s, h = score + cost, hist
+                h, terms = hist, []
                 for word in words.split():
-                    s += lm_weight * lm.logprob(h[0], h[1], word)
+                    terms.append(lm_weight * lm.logprob(h[0], h[1], word))
                     h = (h[1], word)
-                kept = best.get(h)
-                if kept is None:
-                    best[h] = [(s, h, chosen + (value,))]
-                elif len(kept) < per_history:
-                    kept.append((s, h, chosen + (value,)))
-                    kept.sort(key=lambda x: -x[0])
-                elif s > kept[-1][0]:
-                    kept[-1] = (s, h, chosen + (value,))
-                    if per_history > 1:
-                        kept.sort(key=lambda x: -x[0])
-        heads = sorted(best.values(), key=lambda kept: -kept[0][0])[:beam]
-        beams = [x for kept in heads for x in kept]
-    final = [(x[0] + lm_weight * lm.logprob(x[1][0], x[1][1], EOS), list(x[2])) for x in beams]
+                extended.append((cost, value, terms, h))
+            for score, chosen in hyps:
+                for cost, value, terms, h in extended:
+                    s = score + cost
+                    for term in terms:
+                        s += term
+                    kept = best.get(h)
+                    if kept is None:
+                        best[h] = [(s, chosen + (value,))]
+                        continue
+                    if len(kept) == per_history:
+                        if s <= kept[-1][0]:
+                            continue
+                        kept.pop()
+                    i = len(kept)  # after every hypothesis scored at least s: ties keep their order
+                    while i and kept[i - 1][0] < s:
+                        i -= 1
+                    kept.insert(i, (s, chosen + (value,)))
+        groups = sorted(best.items(), key=lambda item: -item[1][0][0])[:beam]
+    final = []
+    for h, hyps in groups:
+        end = lm_weight * lm.logprob(h[0], h[1], EOS)
+        final += [(score + end, list(chosen)) for score, chosen in hyps]
     return sorted(final, key=lambda x: -x[0])
 
 

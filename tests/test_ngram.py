@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import random
 
 import pytest
 
@@ -87,6 +89,31 @@ def test_the_beam_recombines_hypotheses_with_the_same_history_and_finds_the_best
     assert [tuple(v) for _, v in hyps] == sorted([(v, None, None, None) for v in ("a1", "a2", "b")], key=score,
                                                  reverse=True)
     assert all(abs(s - score(tuple(v))) < 1e-9 for s, v in hyps) and tuple(hyps[0][1]) == exhaustive
+
+
+def test_hypotheses_kept_per_history_are_each_historys_best_as_an_exhaustive_search_finds_them():
+    # a trigram scores what follows a hypothesis by its last two words alone, so with room for
+    # every history the beam's k per history are exactly the k best sentences ending in it
+    lm = KneserNeyTrigram.build(SENTENCES)
+    rng = random.Random(3)
+    words = ["the", "we", "a", "plan", "have", "talks", "new plan", "the talks"]
+    choices = [[(w, -rng.random(), (i, w)) for w in rng.sample(words, 3)] for i in range(5)]
+
+    def score(values: tuple) -> tuple[float, tuple[str, str]]:
+        sent = [BOS, BOS] + [x for i, v in enumerate(values) for x in v[1].split()]
+        cost = sum(next(c for _, c, v in choices[i] if v == x) for i, x in enumerate(values))
+        return cost + sum(lm.logprob(*sent[j - 2 : j + 1]) for j in range(2, len(sent))) \
+            + lm.logprob(sent[-2], sent[-1], EOS), tuple(sent[-2:])
+
+    by_history: dict[tuple[str, str], list[tuple[float, tuple]]] = {}
+    for values in itertools.product(*[[v for _, _, v in opts] for opts in choices]):
+        s, h = score(values)
+        by_history.setdefault(h, []).append((s, values))
+    expected = sorted((x for hyps in by_history.values() for x in sorted(hyps, key=lambda x: -x[0])[:2]),
+                      key=lambda x: -x[0])
+    found = beam_hypotheses(lm, choices, beam=1000, per_history=2)
+    assert [tuple(v) for _, v in found] == [v for _, v in expected]
+    assert [s for s, _ in found] == pytest.approx([s for s, _ in expected], abs=1e-9)
 
 
 def test_lm_rewriter_chooses_in_context_and_keeps_clean_words():
