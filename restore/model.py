@@ -20,11 +20,11 @@ from pathlib import Path
 import sentencepiece as spm
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, T5Config, T5ForConditionalGeneration
 
 from restore.errors import RestoreError
 from restore.io import write_text
+from restore.storage import INT8_FILE, STORAGES, load_int8, save_int8
 
 N_SENTINELS = 16
 
@@ -149,37 +149,3 @@ def save_rewriter(model: T5ForConditionalGeneration, tok: SpanTokenizer, out: Pa
     write_text(json.dumps(meta, indent=2) + "\n", str(out / "restore.json"))
 
 
-# -- int8 storage ----------------------------------------------------------------
-# Half the size of float16 (the comparison rewriters take 9 MB each instead of 18 MB, which
-# leaves room in models/ for the neural LM): each large matrix as int8 with one float32 scale
-# per row (its largest magnitude / 127), dequantized to float32 at load; the rest in float16.
-INT8_FILE = "model.int8.safetensors"
-STORAGES = ("float16", "int8")
-_SCALE = ".int8_scale"
-
-
-def save_int8(model: torch.nn.Module, path: Path) -> None:
-    tensors, seen = {}, set()
-    for name, t in model.state_dict().items():
-        if t.data_ptr() in seen:  # a tied weight is stored once
-            continue
-        seen.add(t.data_ptr())
-        t = t.detach().float().cpu()
-        if t.dim() == 2 and t.numel() >= 65_536:
-            scale = t.abs().amax(1, keepdim=True).clamp_min(1e-12) / 127
-            tensors[name] = torch.round(t / scale).to(torch.int8)
-            tensors[name + _SCALE] = scale
-        else:
-            tensors[name] = t.to(torch.float16)
-    save_file(tensors, str(path))
-
-
-def load_int8(model: torch.nn.Module, path: Path) -> None:
-    stored = load_file(str(path))
-    state = {name: (t.float() * stored[name + _SCALE] if name + _SCALE in stored else t.float())
-             for name, t in stored.items() if not name.endswith(_SCALE)}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    loaded = {p.data_ptr() for name, p in model.state_dict().items() if name in state}
-    untied = [name for name in missing if model.state_dict()[name].data_ptr() not in loaded]
-    if unexpected or untied:
-        raise ValueError(f"{path.name} does not fit the config: {', '.join((unexpected + untied)[:3])}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from restore.detect import DEFAULT_DIR, Detector, Span
 from restore.errors import RestoreError
 from restore.ngram import KneserNeyTrigram, beam_hypotheses, beam_search
-from restore.nlm import CachedNLM, PieceLM
+from restore.nlm import CachedNLM, NeuralLM, load_neural
 from restore.paths import LM_DIR, NLM_DIR
 from restore.text import block_spans, grouped, match_case, replace_spans, tokenize, units
 
@@ -97,7 +97,7 @@ class CandidateRewriter:
                "beam": 8, "surely_spun": math.inf, "keep_spun": 0.0, "neural": 0.0, "hypotheses": 4,
                "margin": math.inf}
 
-    def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None, nlm: PieceLM | None = None):
+    def __init__(self, lm: KneserNeyTrigram | None = None, weights: dict | None = None, nlm: NeuralLM | None = None):
         """`weights`: any of WEIGHTS; a name it lacks (a typo, or a weight of an older config such as
         "attested", removed in session 23) is an error, not a weight silently ignored."""
         unknown = sorted(set(weights or {}) - set(self.WEIGHTS))
@@ -321,7 +321,7 @@ class Pipeline:
             weights = dict(config.get("rewrite") or {})
             neural = None
             if weights.get("neural") and nlm:
-                neural = PieceLM.load(nlm, precision or "auto")
+                neural = load_neural(nlm, precision or "auto")
             elif weights.get("neural"):  # left out: the keep bonus tuned without it (`build_lm.py`)
                 weights["neural"], weights["keep"] = 0.0, config.get("tuned", {}).get("keep_without_neural", weights["keep"])
             self.rewriter = CandidateRewriter(self.detector.lm, weights, neural)

@@ -373,7 +373,7 @@ REWRITER_CONFIG = dict(
     policies=CONFIG["policies"],
     n_valid=300,
     seed=0,
-    storage="float16",  # or int8: half the size (restore.model.save_int8)
+    storage="float16",  # or int8: half the size (restore.storage)
     device=CONFIG["device"],
     cpu_bf16=False,
     workers=CONFIG["workers"],
@@ -522,6 +522,8 @@ NLM_CONFIG = dict(
     run="runs/nlm",
     init=None,  # an NLM directory to continue from
     tokenizer="models/detector/tokenizer.model",  # shared with the detector
+    reverse=False,  # read sentences right to left: a second model, which sees what follows a word
+    storage="float16",  # or int8: half the size, the same validation loss to 3 decimals (restore.storage)
     n_embd=256,
     n_layer=4,
     n_head=4,
@@ -555,11 +557,15 @@ def train_nlm(cfg: dict, resume: bool = False) -> None:
     run.mkdir(parents=True, exist_ok=True)
     if cfg["init"]:
         lm = PieceLM.load(cfg["init"], "fp32")
+        if lm.reverse != bool(cfg["reverse"]):
+            raise RestoreError(f"{cfg['init']} reads {'right to left' if lm.reverse else 'left to right'}: "
+                               f"set reverse={str(lm.reverse).lower()} to continue it")
     else:
         if not Path(cfg["tokenizer"]).is_file():
             raise RestoreError(f"tokenizer not found: {cfg['tokenizer']} (train the detector first)")
         sp = spm.SentencePieceProcessor(model_file=cfg["tokenizer"])
-        lm = PieceLM(new_nlm(sp, cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["n_inner"]), sp)
+        lm = PieceLM(new_nlm(sp, cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["n_inner"]), sp,
+                     reverse=bool(cfg["reverse"]))
     model = lm.model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.98))
     state = start_state(run, model, opt, resume, best=-math.inf)
@@ -591,7 +597,7 @@ def train_nlm(cfg: dict, resume: bool = False) -> None:
         return {"valid_loss": total / pieces}, -total / pieces
 
     def export(entry: dict) -> None:
-        lm.save(out)
+        lm.save(out, cfg["storage"])
         write_text(json.dumps({"trained": entry, "train_config": cfg}, indent=2) + "\n", str(out / "restore.json"))
 
     fit(cfg, model, opt, state, stream, step_loss, evaluate, export, "train nlm")

@@ -5,7 +5,8 @@
 
 Restorers: identity, naive reversal, noisy channel (KN trigram LM from the train
 split + inverse thesaurus, beam 8), and restore's pipeline (detector + candidates chosen
-in context by the shipped LM and neural LM; without the neural LM; without either), on the standard test set
+in context by the shipped LM and neural LM; with its left-to-right model only; without the
+neural LM; without either), on the standard test set
 (sentences), on many clean test sentences, and on whole spun and unspun test articles (spun
 by the training mix and by the held-out policy bare).
 """
@@ -13,6 +14,7 @@ by the training mix and by the held-out policy bare).
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from pathlib import Path
 
@@ -21,9 +23,10 @@ from datasets import disable_progress_bars
 from restore.detect import DEFAULT_DIR
 from restore.evaluate import evaluate, format_table, identity, median_seconds, naive_reversal
 from restore.lexicon import load_lexicon
+from restore.nlm import BothWays
 from restore.pairs import build_pairs, clean_sentences, load_pairs, spun_articles
 from restore.paths import LM_DIR, NLM_DIR
-from restore.pipeline import Pipeline
+from restore.pipeline import CandidateRewriter, Pipeline
 from restore.spin import PRESETS, Spinner
 from restore.train import read_docs
 
@@ -62,6 +65,10 @@ def main() -> None:
     ours = "restore: detector + candidates + LM" + (" + neural LM" if pipe.rewriter.nlm else "")
     if pipe.rewriter.nlm:
         restorers["restore without the neural LM (--no-nlm)"] = Pipeline(args.model, lm=args.lm, nlm=None).restore_texts
+    if isinstance(pipe.rewriter.nlm, BothWays):  # what the right-to-left model adds: the same weights without it
+        forward = copy.copy(pipe)
+        forward.rewriter = CandidateRewriter(pipe.rewriter.lm, pipe.rewriter.w, pipe.rewriter.nlm.forward)
+        restorers["restore with the left-to-right neural LM only"] = forward.restore_texts
     restorers[ours] = pipe.restore_texts
     reports = [evaluate(name, fn, rows) for name, fn in restorers.items()]
     print("## Restoration, standard test set (2000 sentences)\n")

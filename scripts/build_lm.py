@@ -39,7 +39,7 @@ from restore.detect import DEFAULT_DIR
 from restore.evaluate import Restorer, edit_outcomes, evaluate
 from restore.ngram import KneserNeyTrigram, corpus_sentences
 from restore.pairs import clean_sentences, valid_pairs, validation_articles
-from restore.nlm import CachedNLM, PieceLM
+from restore.nlm import CachedNLM, NeuralLM, load_neural
 from restore.paths import LM_DIR, NLM_DIR
 from restore.pipeline import CandidateRewriter, Document, Pipeline
 from restore.train import read_docs
@@ -183,7 +183,7 @@ def tune_on_articles(pipe: Pipeline, values: list[Any], apply: Callable[[Any], N
     return value, bleu, changes
 
 
-def tune_neural(pipe: Pipeline, nlm: PieceLM, spun: list[dict], clean: list[dict], found: dict[str, Document],
+def tune_neural(pipe: Pipeline, nlm: NeuralLM, spun: list[dict], clean: list[dict], found: dict[str, Document],
                 budget: float) -> tuple[dict, float, float]:
     """The neural LM's weight and the keep bonus with it, against none (`pick`, on the sentences).
     Returns (setting, BLEU, changes per 1000) and leaves it set."""
@@ -220,7 +220,7 @@ def tune_neural(pipe: Pipeline, nlm: PieceLM, spun: list[dict], clean: list[dict
     return setting, bleu, changes
 
 
-def neural_stage(pipe: Pipeline, nlm: PieceLM, docs: list[str], args: argparse.Namespace, spun: list[dict],
+def neural_stage(pipe: Pipeline, nlm: NeuralLM, docs: list[str], args: argparse.Namespace, spun: list[dict],
                  clean: list[dict]) -> dict:
     """`tune_neural` on the sentences, then the article figures with it: the config's new entries
     (and the keep bonus without it, where `--neural-only` starts again)."""
@@ -285,7 +285,7 @@ def main() -> None:
     ap.add_argument("--neural-only", action="store_true",
                     help="only the last stage, on the LM and config already in --out (the stages before it as built)")
     args = ap.parse_args()
-    nlm = PieceLM.load(args.nlm, "fp32") if str(args.nlm) else None
+    nlm = load_neural(args.nlm, "fp32") if str(args.nlm) else None
     if args.neural_only:
         docs = read_docs(args.valid)
         pipe = Pipeline(args.model, lm=args.out, precision="fp32", nlm=None)

@@ -394,6 +394,50 @@ def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
         PieceLM.load(tmp_path)
 
 
+def test_a_right_to_left_model_reads_reversed_pieces_and_joins_the_forward_one(tiny_model, tmp_path):
+    import shutil
+
+    from restore.errors import RestoreError
+    from restore.nlm import REVERSE_SUBDIR, BothWays, PieceLM, load_neural
+    from restore.train import NLM_CONFIG, train_nlm
+
+    corpus = write_corpus(tmp_path / "c.jsonl.gz", 10)
+    cfg = dict(NLM_CONFIG, corpus=str(corpus), valid=str(corpus), tokenizer=str(tiny_model / "tokenizer.model"),
+               out=str(tmp_path / "nlm" / REVERSE_SUBDIR), run=str(tmp_path / "run"), n_embd=32, n_layer=1,
+               n_head=2, n_inner=64, batch_size=8, max_steps=2, eval_every=2, n_valid=8, warmup=1,
+               ckpt_minutes=0.0, device="cpu", reverse=True, storage="int8")
+    train_nlm(cfg)
+    backward = PieceLM.load(tmp_path / "nlm" / REVERSE_SUBDIR, "fp32")
+    text = "Officials said the talks would go on."
+    pieces = backward.sp.encode(text)
+    assert backward.reverse and backward.ids(text) == [backward.boundary] + pieces[::-1] + [backward.boundary]
+    with pytest.raises(RestoreError, match="set reverse=true to continue it"):
+        train_nlm(dict(cfg, init=cfg["out"], reverse=False, run=str(tmp_path / "run2")))
+    # the same weights read left to right: the forward half of the pair
+    assert load_neural(tmp_path / "nlm" / REVERSE_SUBDIR, "fp32").reverse  # a model alone loads alone
+    for name in ("config.json", "generation_config.json", "model.int8.safetensors", "tokenizer.model"):
+        shutil.copy(tmp_path / "nlm" / REVERSE_SUBDIR / name, tmp_path / "nlm" / name)
+    forward = PieceLM.load(tmp_path / "nlm", "fp32")
+    both = load_neural(tmp_path / "nlm", "fp32")
+    assert not forward.reverse and isinstance(both, BothWays)
+    texts = [text, "The"]
+    f, b = forward.logprobs(texts), backward.logprobs(texts)
+    assert f[0] != pytest.approx(b[0])  # one model, two readings: two scores
+    assert both.logprobs(texts) == pytest.approx([(x + y) / 2 for x, y in zip(f, b)])
+    shutil.rmtree(tmp_path / "nlm" / REVERSE_SUBDIR)
+    shutil.copytree(tmp_path / "nlm", tmp_path / "nlm" / REVERSE_SUBDIR)  # left to right in both places
+    with pytest.raises(RestoreError, match="right-to-left one"):
+        load_neural(tmp_path / "nlm", "fp32")
+    # int8 storage (as trained here) against float16: half the size, nearly the same scores
+    backward.save(tmp_path / "f16", "float16")
+    backward.save(tmp_path / "f16", "float16")
+    f16 = PieceLM.load(tmp_path / "f16", "fp32")
+    assert not (tmp_path / "f16" / "model.int8.safetensors").exists()
+    assert f16.logprobs(texts) == pytest.approx(b, rel=0.02) and f16.logprobs(texts) != b
+    with pytest.raises(RestoreError, match="storage must be one of"):
+        backward.save(tmp_path / "f16", "int4")
+
+
 def test_int8_storage_halves_a_rewriter_and_keeps_its_outputs(tiny_model, tmp_path):
     import sentencepiece as spm
     import torch

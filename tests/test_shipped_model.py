@@ -90,7 +90,7 @@ def test_ordinal_suffixes_are_never_flagged(pipe):
 
 @pytest.mark.parametrize("name", ["rewriter-spans", "rewriter-sentence"])
 def test_shipped_t5_rewriters_load_and_span_mode_copies_unflagged_text(name):
-    from restore.model import INT8_FILE
+    from restore.storage import INT8_FILE
     from restore.paths import MODELS_DIR
 
     path = MODELS_DIR / name
