@@ -169,11 +169,11 @@ class BothWays:
     came before it and learns what follows only through the words it predicts next; the reverse
     model reads the sentence the other way."""
 
-    def __init__(self, forward: PieceLM, reverse: PieceLM):
-        self.forward, self.reverse = forward, reverse
+    def __init__(self, forward: PieceLM, backward: PieceLM):
+        self.forward, self.backward = forward, backward
 
     def logprobs(self, texts: list[str]) -> list[float]:
-        return [(f + r) / 2 for f, r in zip(self.forward.logprobs(texts), self.reverse.logprobs(texts))]
+        return [(f + b) / 2 for f, b in zip(self.forward.logprobs(texts), self.backward.logprobs(texts))]
 
 
 NeuralLM = PieceLM | BothWays
