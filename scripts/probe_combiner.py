@@ -28,7 +28,7 @@ import torch
 
 from restore.calibrate import Labelled, fit_logistic, labelled_words
 from restore.detect import FEATURES, Detector
-from restore.nlm import PieceLM
+from restore.nlm import NeuralLM, load_neural
 from restore.pairs import valid_pairs
 from restore.paths import NLM_DIR
 from restore.text import match_case
@@ -49,7 +49,7 @@ def rich(det: Detector, w: Labelled) -> list[float]:
                               f["lex_left"] * f["lex_right"], float(w.ws.bare)]
 
 
-def add_neural_gain(det: Detector, nlm: PieceLM, rows: list[dict], words: list[Labelled]) -> None:
+def add_neural_gain(det: Detector, nlm: NeuralLM, rows: list[dict], words: list[Labelled]) -> None:
     """Set features nlm_gain (clipped to ±15 nats, as lm_gain) and nlm_none of each word."""
     texts = [r["spun"] for r in rows]  # row i's own log P is texts[i]
     tried: list[tuple[int, int]] = []  # (word, text)
@@ -116,7 +116,7 @@ def main() -> None:
     features: dict[str, Callable[[Detector, Labelled], list[float]]] = {
         f"{len(FEATURES['combined'])} shipped features": shipped, "22 features": rich}
     if args.nlm:
-        nlm = PieceLM.load(args.nlm)
+        nlm = load_neural(args.nlm)
         add_neural_gain(det, nlm, fit_rows, fit_words)
         add_neural_gain(det, nlm, held_rows, held_out)
         features[f"{len(FEATURES['combined'])} shipped + 2 neural LM features"] = with_neural

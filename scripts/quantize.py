@@ -25,15 +25,13 @@ def main() -> None:
     ap.add_argument("src", type=Path, help="a rewriter or neural LM directory (ours, float16)")
     ap.add_argument("out", type=Path, help="the int8 copy (a new directory)")
     args = ap.parse_args()
-    meta = json.loads((args.src / "restore.json").read_text(encoding="utf-8"))
     if json.loads((args.src / "config.json").read_text(encoding="utf-8")).get("model_type") == "gpt2":
         PieceLM.load(args.src, "fp32").save(args.out, "int8")
-        (args.out / "restore.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     else:
         tok, model = load_rewriter(args.src)
-        save_rewriter(model, tok, args.out, meta, storage="int8")
-    for log in args.src.glob("train_log*.jsonl"):
-        shutil.copy(log, args.out / log.name)
+        save_rewriter(model, tok, args.out, {}, storage="int8")  # its restore.json: the source's, copied below
+    for name in ["restore.json"] + [log.name for log in args.src.glob("train_log*.jsonl")]:
+        shutil.copy(args.src / name, args.out / name)
     size = sum(f.stat().st_size for f in args.out.iterdir() if f.is_file())
     print(f"{args.out}: {size:,} bytes")
 
