@@ -200,12 +200,16 @@ def test_attached_words_that_look_unspun_in_a_spun_document_lose_their_flags():
     assert words[-1].probs["combined"] > 0.5
 
 
-def test_the_encoder_precision_is_one_of_three_and_auto_picks_one():
+def test_the_encoder_precision_is_one_of_three_and_auto_picks_bf16_where_the_cpu_has_it(monkeypatch):
     import torch
 
     from restore.tagger import inference_dtype
 
     assert inference_dtype("fp32") == torch.float32 and inference_dtype("bf16") == torch.bfloat16
-    assert inference_dtype("auto") in (torch.float32, torch.bfloat16)
     with pytest.raises(RestoreError, match="unknown precision 'fp16'"):
         inference_dtype("fp16")
+    for amx, avx512_bf16, dtype in ((False, False, torch.float32), (True, False, torch.bfloat16),
+                                    (False, True, torch.bfloat16)):  # Intel AMX, AMD Zen 4
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+        assert inference_dtype("auto") == dtype
