@@ -7,32 +7,38 @@ it is too slow to score every step of the beam: it scores only the few sentences
 ends with (`CandidateRewriter`, weight "neural").
 
 The model is a GPT-2-shaped transformer from transformers, trained from scratch on the train
-split's clean sentences (`restore train nlm`); one id past the tokenizer's pieces marks both
-ends of a sentence.
+split's clean sentences (`restore train nlm`) and saved as a transformers checkpoint; one id
+past the tokenizer's pieces marks both ends of a sentence. The pipeline reads that checkpoint
+with `GPT2`, GPT-2's forward pass in plain torch: importing transformers took 2.9 s of the
+5.8 s that loading the pipeline took on session 31's machine (the target is 5 s).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sentencepiece as spm
 import torch
 from safetensors import SafetensorError
+from safetensors.torch import load_file
 
 from restore.errors import RestoreError
-from restore.storage import INT8_FILE, STORAGES, load_int8, save_int8
+from restore.storage import INT8_FILE, STORAGES, read_int8, save_int8
 from restore.tagger import inference_dtype
 
-if TYPE_CHECKING:  # transformers is imported where a model is made or loaded: a second of import time
+if TYPE_CHECKING:  # transformers is imported where a model is trained or stored, not where one scores
     from transformers import GPT2LMHeadModel
 
 MAX_PIECES = 64  # sentence ends included; a longer sentence is its first pieces, with no end
 OUTPUT_ROWS = 512  # positions per call of the output layer (`PieceLM._piece_logprobs`)
+WEIGHTS_FILE = "model.safetensors"  # float16 storage, as transformers saves it
 
 
+# -- training and storage: transformers' GPT2LMHeadModel ------------------------------------
 def new_nlm(sp: spm.SentencePieceProcessor, n_embd: int, n_layer: int, n_head: int, n_inner: int) -> "GPT2LMHeadModel":
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -43,6 +49,53 @@ def new_nlm(sp: spm.SentencePieceProcessor, n_embd: int, n_layer: int, n_head: i
         eos_token_id=boundary))
 
 
+def read_nlm(path: Path | str) -> tuple[dict, dict[str, torch.Tensor], spm.SentencePieceProcessor]:
+    """A neural LM directory's config, weights (float32, by transformers' names) and tokenizer."""
+    path = Path(path)
+    if not (path / "config.json").is_file() or not (path / "tokenizer.model").is_file():
+        raise RestoreError(f"no neural language model at {path}")
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        sp = spm.SentencePieceProcessor(model_file=str(path / "tokenizer.model"))
+        if (path / INT8_FILE).is_file():
+            state = read_int8(path / INT8_FILE)
+        else:
+            state = {name: t.float() for name, t in load_file(str(path / WEIGHTS_FILE)).items()}
+    except (OSError, RuntimeError, ValueError, SafetensorError) as e:
+        raise RestoreError(f"neural language model at {path} is unreadable: {str(e).splitlines()[0]}") from None
+    return config, state, sp
+
+
+def hf_nlm(path: Path | str) -> tuple["GPT2LMHeadModel", spm.SentencePieceProcessor]:
+    """A neural LM directory as transformers' model, in float32: to train on (`--init`) or store anew."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config, state, sp = read_nlm(path)
+    model = GPT2LMHeadModel(GPT2Config.from_dict(config))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or [name for name in missing if name != "lm_head.weight"]:  # the output layer is tied
+        raise RestoreError(f"neural language model at {path} is unreadable: its weights do not fit its config")
+    return model, sp
+
+
+def save_nlm(model: "GPT2LMHeadModel", sp: spm.SentencePieceProcessor, out: Path, storage: str = "float16") -> None:
+    """The weights (the model being trained keeps float32) and the tokenizer, in float16 or in
+    int8 storage (`restore.storage`, per-row scales): half the size, at the same validation loss
+    to the third decimal (3.8242 and 3.8245 for the shipped model)."""
+    if storage not in STORAGES:
+        raise RestoreError(f"neural LM storage must be one of {', '.join(STORAGES)}, not {storage!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    for old in (INT8_FILE, WEIGHTS_FILE):  # one copy of the weights: the load reads int8 first
+        (out / old).unlink(missing_ok=True)
+    if storage == "int8":
+        model.config.save_pretrained(str(out))
+        model.generation_config.save_pretrained(str(out))
+        save_int8(model, out / INT8_FILE)
+    else:
+        copy.deepcopy(model).to(torch.float16).save_pretrained(str(out))
+    (out / "tokenizer.model").write_bytes(sp.serialized_model_proto())
+
+
 def read_reverse(path: Path) -> bool:
     """Whether the model at `path` reads right to left (its restore.json's training config)."""
     try:
@@ -51,79 +104,99 @@ def read_reverse(path: Path) -> bool:
         return False
 
 
+def sentence_ids(sp: spm.SentencePieceProcessor, text: str, reverse: bool = False) -> list[int]:
+    """A sentence's pieces between boundary ids (reversed for a right-to-left model), at most MAX_PIECES."""
+    pieces, boundary = sp.encode(text), sp.get_piece_size()
+    return ([boundary] + (pieces[::-1] if reverse else pieces) + [boundary])[:MAX_PIECES]
+
+
+def pad(seqs: list[list[int]], pad_id: int, multiple: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and their mask, the width a multiple of `multiple`."""
+    width = -(-max(map(len, seqs)) // multiple) * multiple
+    ids = torch.full((len(seqs), width), pad_id)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, s in enumerate(seqs):
+        ids[r, : len(s)], mask[r, : len(s)] = torch.tensor(s), 1
+    return ids, mask
+
+
+# -- scoring: GPT-2's forward pass in plain torch --------------------------------------------
+class GPT2:
+    """The hidden states of transformers' GPT2Model for a checkpoint `restore train nlm` saved, the
+    same computation op for op (Conv1D's addmm, the "gelu_new" formula, transformers' choice of a
+    causal flag or a padding mask for scaled-dot-product attention), so the same scores: a test
+    holds it to transformers' model. The linear layers are stored in `dtype` (bfloat16: what
+    autocast would cast them to on every call), embeddings and layer norms in float32."""
+
+    def __init__(self, config: dict, state: dict[str, torch.Tensor], dtype: torch.dtype = torch.float32):
+        expected = {"activation_function": "gelu_new", "scale_attn_weights": True,
+                    "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False,
+                    "add_cross_attention": False}
+        odd = [k for k, v in expected.items() if config.get(k, v) != v]
+        if config.get("model_type") != "gpt2" or odd:
+            raise RestoreError(f"not a GPT-2 checkpoint this scorer reads (model_type {config.get('model_type')!r}"
+                               + (f", {', '.join(odd)}" if odd else "") + ")")
+        self.d, self.heads, self.eps = config["n_embd"], config["n_head"], config.get("layer_norm_epsilon", 1e-5)
+        self.dtype = dtype
+        try:
+            w = {k.removeprefix("transformer."): v for k, v in state.items()}
+            self.wte, self.wpe = w["wte.weight"], w["wpe.weight"]
+            self.output = self.wte.to(dtype)  # the output layer, tied to the input embedding
+            linear = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
+            self.blocks = [{**{f"{n}.{p}": w[f"h.{i}.{n}.{p}"] for n in ("ln_1", "ln_2") for p in ("weight", "bias")},
+                            **{f"{n}.weight": w[f"h.{i}.{n}.weight"].to(dtype) for n in linear},
+                            **{f"{n}.bias": w[f"h.{i}.{n}.bias"].to(dtype) for n in linear}}
+                           for i in range(config["n_layer"])]
+            self.ln_f = (w["ln_f.weight"], w["ln_f.bias"])
+        except KeyError as e:
+            raise RestoreError(f"GPT-2 checkpoint lacks {e.args[0]}") from None
+
+    @staticmethod
+    def _conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(bias, x.reshape(-1, x.shape[-1]), weight).view(*x.shape[:-1], weight.shape[1])
+
+    @staticmethod
+    def _gelu_new(x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        B, T = ids.shape
+        x = self.wte[ids] + self.wpe[torch.arange(T)][None]
+        padded = not bool(mask.all())
+        # transformers passes no mask (the causal flag) where nothing is padded, else causal & padding
+        attn_mask = (torch.ones(T, T, dtype=torch.bool).tril()[None, None] & mask.bool()[:, None, None, :]
+                     if padded else None)
+        hd = self.d // self.heads
+        for b in self.blocks:
+            h = torch.nn.functional.layer_norm(x, (self.d,), b["ln_1.weight"], b["ln_1.bias"], self.eps)
+            q, k, v = (t.view(B, T, self.heads, hd).transpose(1, 2)
+                       for t in self._conv1d(h, b["attn.c_attn.weight"], b["attn.c_attn.bias"]).split(self.d, dim=2))
+            a = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=not padded,
+                                                                 scale=hd ** -0.5)
+            a = a.transpose(1, 2).reshape(B, T, self.d).contiguous()
+            x = self._conv1d(a, b["attn.c_proj.weight"], b["attn.c_proj.bias"]) + x
+            h = torch.nn.functional.layer_norm(x, (self.d,), b["ln_2.weight"], b["ln_2.bias"], self.eps)
+            h = self._gelu_new(self._conv1d(h, b["mlp.c_fc.weight"], b["mlp.c_fc.bias"]))
+            x = self._conv1d(h, b["mlp.c_proj.weight"], b["mlp.c_proj.bias"]) + x
+        return torch.nn.functional.layer_norm(x, (self.d,), *self.ln_f, self.eps)
+
+
 class PieceLM:
     """log P of whole sentences, as pieces between boundary ids."""
 
-    def __init__(self, model: "GPT2LMHeadModel", sp: spm.SentencePieceProcessor, precision: str = "auto",
-                 reverse: bool = False):
+    def __init__(self, net: GPT2, sp: spm.SentencePieceProcessor, reverse: bool = False):
         """`reverse`: the model reads each sentence's pieces right to left (trained so: `restore
         train nlm --set reverse=true`), so each word is judged by what follows it."""
-        self.model, self.sp, self.boundary, self.reverse = model, sp, sp.get_piece_size(), reverse
-        self.dtype = inference_dtype(precision)
-        self.output = model.lm_head.weight  # tied to the input embedding; `cast_layers` stores a cast copy
+        self.net, self.sp, self.boundary, self.reverse = net, sp, sp.get_piece_size(), reverse
+        self.dtype = net.dtype
 
     @classmethod
     def load(cls, path: Path | str, precision: str = "auto") -> "PieceLM":
-        from transformers import GPT2Config, GPT2LMHeadModel
-        from transformers.utils import logging
-
-        logging.disable_progress_bar()
-        path = Path(path)
-        if not (path / "config.json").is_file() or not (path / "tokenizer.model").is_file():
-            raise RestoreError(f"no neural language model at {path}")
-        try:
-            sp = spm.SentencePieceProcessor(model_file=str(path / "tokenizer.model"))
-            if (path / INT8_FILE).is_file():
-                model = GPT2LMHeadModel(GPT2Config.from_pretrained(str(path)))
-                load_int8(model, path / INT8_FILE)
-            else:
-                model = GPT2LMHeadModel.from_pretrained(str(path), use_safetensors=True, dtype=torch.float32)
-        except (OSError, RuntimeError, ValueError, SafetensorError) as e:
-            raise RestoreError(f"neural language model at {path} is unreadable: {str(e).splitlines()[0]}") from None
-        lm = cls(model.eval(), sp, precision, reverse=read_reverse(path))
-        lm.cast_layers()
-        return lm
-
-    def cast_layers(self) -> None:
-        """The transformer's linear layers stored in the inference dtype: autocast would cast
-        them on every call (about a tenth of the time of the rewriter's many small batches), to the same
-        values. Only for inference: a model being trained keeps float32."""
-        from transformers.pytorch_utils import Conv1D
-
-        for module in self.model.transformer.modules():
-            if isinstance(module, Conv1D):
-                module.to(self.dtype)
-        self.output = self.output.detach().to(self.dtype)
-
-    def save(self, out: Path, storage: str = "float16") -> None:
-        """The weights (the model being trained keeps float32) and the tokenizer, in float16 or
-        in int8 storage (`restore.storage`, per-row scales): half the size, at the same
-        validation loss to the third decimal (3.8242 and 3.8245 for the shipped model)."""
-        if storage not in STORAGES:
-            raise RestoreError(f"neural LM storage must be one of {', '.join(STORAGES)}, not {storage!r}")
-        out.mkdir(parents=True, exist_ok=True)
-        for old in (INT8_FILE, "model.safetensors"):  # one copy of the weights: the load reads int8 first
-            (out / old).unlink(missing_ok=True)
-        if storage == "int8":
-            self.model.config.save_pretrained(str(out))
-            self.model.generation_config.save_pretrained(str(out))
-            save_int8(self.model, out / INT8_FILE)
-        else:
-            copy.deepcopy(self.model).to(torch.float16).save_pretrained(str(out))
-        (out / "tokenizer.model").write_bytes(self.sp.serialized_model_proto())
+        config, state, sp = read_nlm(path)
+        return cls(GPT2(config, state, inference_dtype(precision)), sp, reverse=read_reverse(Path(path)))
 
     def ids(self, text: str) -> list[int]:
-        pieces = self.sp.encode(text)
-        return ([self.boundary] + (pieces[::-1] if self.reverse else pieces) + [self.boundary])[:MAX_PIECES]
-
-    def batch(self, seqs: list[list[int]], multiple: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-padded ids and their mask, the width a multiple of `multiple`."""
-        width = -(-max(map(len, seqs)) // multiple) * multiple
-        ids = torch.full((len(seqs), width), self.boundary)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for r, s in enumerate(seqs):
-            ids[r, : len(s)], mask[r, : len(s)] = torch.tensor(s), 1
-        return ids, mask
+        return sentence_ids(self.sp, text, self.reverse)
 
     @torch.inference_mode()
     def logprobs(self, texts: list[str], batch_size: int = 64) -> list[float]:
@@ -135,11 +208,11 @@ class PieceLM:
         for k in range(0, len(order), batch_size):
             rows = order[k : k + batch_size]
             # few shapes: CPU kernels are made and cached per shape (as the tagger's, `restore.detect`)
-            ids, mask = self.batch([seqs[i] for i in rows], multiple=16)
+            ids, mask = pad([seqs[i] for i in rows], self.boundary, multiple=16)
             predicted = mask[:, 1:].bool()
             targets = ids[:, 1:][predicted]
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == torch.bfloat16):
-                hidden = self.model.transformer(input_ids=ids, attention_mask=mask).last_hidden_state
+                hidden = self.net(ids, mask)
                 lp = self._piece_logprobs(hidden[:, :-1][predicted], targets)
             row = torch.arange(len(rows))[:, None].expand_as(predicted)[predicted]
             for i, v in zip(rows, torch.zeros(len(rows)).index_add_(0, row, lp).tolist()):
@@ -158,11 +231,9 @@ class PieceLM:
         targets = torch.cat([targets, targets.new_zeros(-n % rows)])
         parts = []
         for h, t in zip(hidden.split(rows), targets.split(rows)):
-            logits = torch.nn.functional.linear(h, self.output).float()
+            logits = torch.nn.functional.linear(h, self.net.output).float()
             parts.append(logits.gather(1, t[:, None])[:, 0] - logits.logsumexp(-1))
         return torch.cat(parts)[:n]
-
-
 class BothWays:
     """log P of a sentence as the mean of a left-to-right and a right-to-left model's. Each is an
     estimate of the same number, with its own errors: the forward model judges a word by what

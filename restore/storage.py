@@ -34,10 +34,15 @@ def save_int8(model: torch.nn.Module, path: Path) -> None:
     save_file(tensors, str(path))
 
 
-def load_int8(model: torch.nn.Module, path: Path) -> None:
+def read_int8(path: Path) -> dict[str, torch.Tensor]:
+    """The stored weights dequantized to float32, by name (a tied weight under its first name)."""
     stored = load_file(str(path))
-    state = {name: (t.float() * stored[name + _SCALE] if name + _SCALE in stored else t.float())
-             for name, t in stored.items() if not name.endswith(_SCALE)}
+    return {name: (t.float() * stored[name + _SCALE] if name + _SCALE in stored else t.float())
+            for name, t in stored.items() if not name.endswith(_SCALE)}
+
+
+def load_int8(model: torch.nn.Module, path: Path) -> None:
+    state = read_int8(path)
     missing, unexpected = model.load_state_dict(state, strict=False)
     loaded = {p.data_ptr() for name, p in model.state_dict().items() if name in state}
     untied = [name for name in missing if model.state_dict()[name].data_ptr() not in loaded]

@@ -549,32 +549,34 @@ NLM_CONFIG = dict(
 def train_nlm(cfg: dict, resume: bool = False) -> None:
     """The causal LM that rescores the beam's hypotheses (`restore.nlm`): mean piece loss on
     validation sentences picks the best checkpoint."""
-    from restore.nlm import PieceLM, new_nlm
+    from restore.nlm import hf_nlm, new_nlm, pad, read_reverse, save_nlm, sentence_ids
 
     torch.manual_seed(cfg["seed"])
     device = cfg["device"]
     run, out = Path(cfg["run"]), Path(cfg["out"])
     run.mkdir(parents=True, exist_ok=True)
+    reverse = bool(cfg["reverse"])
     if cfg["init"]:
-        lm = PieceLM.load(cfg["init"], "fp32")
-        if lm.reverse != bool(cfg["reverse"]):
-            raise RestoreError(f"{cfg['init']} reads {'right to left' if lm.reverse else 'left to right'}: "
-                               f"set reverse={str(lm.reverse).lower()} to continue it")
+        model, sp = hf_nlm(cfg["init"])
+        if read_reverse(Path(cfg["init"])) != reverse:
+            raise RestoreError(f"{cfg['init']} reads {'left to right' if reverse else 'right to left'}: "
+                               f"set reverse={str(not reverse).lower()} to continue it")
     else:
         if not Path(cfg["tokenizer"]).is_file():
             raise RestoreError(f"tokenizer not found: {cfg['tokenizer']} (train the detector first)")
         sp = spm.SentencePieceProcessor(model_file=cfg["tokenizer"])
-        lm = PieceLM(new_nlm(sp, cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["n_inner"]), sp,
-                     reverse=bool(cfg["reverse"]))
-    model = lm.model.to(device).train()
+        model = new_nlm(sp, cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["n_inner"])
+    model = model.to(device).train()
+    boundary = sp.get_piece_size()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.98))
     state = start_state(run, model, opt, resume, best=-math.inf)
     docs = read_docs(cfg["corpus"])
     valid = [r["clean"] for r in clean_sentences(read_docs(cfg["valid"]), cfg["n_valid"], seed=1)]
-    valid_batches = [lm.batch([lm.ids(t) for t in valid[k : k + 64]]) for k in range(0, len(valid), 64)]
+    valid_batches = [pad([sentence_ids(sp, t, reverse) for t in valid[k : k + 64]], boundary)
+                     for k in range(0, len(valid), 64)]
 
     def collate(rows: list[dict], rng: random.Random) -> tuple[torch.Tensor, ...]:
-        ids, mask = lm.batch([lm.ids(r["clean"]) for r in rows])
+        ids, mask = pad([sentence_ids(sp, r["clean"], reverse) for r in rows], boundary)
         return ids, mask, ids.masked_fill(mask == 0, -100)
 
     stream = BatchStream(docs, cfg["seed"] + 2, state["doc"], cfg["clean_share"], cfg["batch_size"], collate,
@@ -597,7 +599,7 @@ def train_nlm(cfg: dict, resume: bool = False) -> None:
         return {"valid_loss": total / pieces}, -total / pieces
 
     def export(entry: dict) -> None:
-        lm.save(out, cfg["storage"])
+        save_nlm(model, sp, out, cfg["storage"])
         write_text(json.dumps({"trained": entry, "train_config": cfg}, indent=2) + "\n", str(out / "restore.json"))
 
     fit(cfg, model, opt, state, stream, step_loss, evaluate, export, "train nlm")

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from restore.model import load_rewriter, save_rewriter
-from restore.nlm import PieceLM
+from restore.nlm import hf_nlm, save_nlm
 
 
 def main() -> None:
@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("out", type=Path, help="the int8 copy (a new directory)")
     args = ap.parse_args()
     if json.loads((args.src / "config.json").read_text(encoding="utf-8")).get("model_type") == "gpt2":
-        PieceLM.load(args.src, "fp32").save(args.out, "int8")
+        save_nlm(*hf_nlm(args.src), args.out, "int8")
     else:
         tok, model = load_rewriter(args.src)
         save_rewriter(model, tok, args.out, {}, storage="int8")  # its restore.json: the source's, copied below

@@ -363,8 +363,6 @@ def test_clean_a_directory_and_a_jsonl_corpus(tiny_model, tmp_path):
 
 
 def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
-    import torch
-
     from restore.nlm import PieceLM
     from restore.train import NLM_CONFIG, train_nlm
 
@@ -384,21 +382,63 @@ def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
     whole = nlm.logprobs(sentences)
     assert all(lp < 0 for lp in whole) and nlm.logprobs([]) == []
     assert nlm.logprobs(sentences, batch_size=1) == pytest.approx(whole, abs=1e-4)  # padding changes nothing
-    many = [f"Officials said {'the talks ' * k}would go on." for k in range(30)]  # > OUTPUT_ROWS positions a batch
-    ids = [torch.tensor([nlm.ids(t)]) for t in many]
-    direct = [torch.log_softmax(nlm.model(i).logits[0, :-1], -1).gather(1, i[0, 1:, None]).sum().item() for i in ids]
-    assert sum(i.shape[1] for i in ids) > 512 and nlm.logprobs(many) == pytest.approx(direct, abs=1e-3)
-    cast = PieceLM.load(tmp_path / "nlm", "bf16")  # its layers stored in bfloat16: what autocast computes
-    assert cast.logprobs(many) == PieceLM(nlm.model, nlm.sp, "bf16").logprobs(many) != nlm.logprobs(many)
     with pytest.raises(RestoreError, match="no neural language model"):
         PieceLM.load(tmp_path)
+
+
+def test_the_plain_torch_gpt2_scores_as_transformers_gpt2_does(tiny_model, tmp_path):
+    """`restore.nlm.GPT2` reads the checkpoint transformers saved and computes what its model
+    does: the same log-probabilities to the bit, in float32 and in bfloat16 (the layers cast as
+    autocast would cast them), over padded batches of many lengths; a checkpoint of another
+    shape is refused."""
+    import sentencepiece as spm
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    from restore.nlm import GPT2, PieceLM, hf_nlm, new_nlm, read_nlm, save_nlm
+    from restore.tagger import inference_dtype
+
+    sp = spm.SentencePieceProcessor(model_file=str(tiny_model / "tokenizer.model"))
+    torch.manual_seed(0)
+    model = new_nlm(sp, n_embd=32, n_layer=2, n_head=2, n_inner=64)
+    with torch.no_grad():  # weights off their initial values, so that every layer counts
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    save_nlm(model, sp, tmp_path / "nlm")
+    many = [f"Officials said {'the talks ' * k}would go on." for k in range(30)]  # > OUTPUT_ROWS positions a batch
+    many += ["The", "x " * 200]  # one piece; more than MAX_PIECES
+
+    class Transformers:
+        """transformers' GPT2Model where `PieceLM` calls `GPT2`."""
+
+        def __init__(self, dtype: torch.dtype):
+            self.model = hf_nlm(tmp_path / "nlm")[0].eval()
+            for module in self.model.transformer.modules():
+                if isinstance(module, Conv1D):
+                    module.to(dtype)
+            self.dtype, self.output = dtype, self.model.lm_head.weight.detach().to(dtype)
+
+        def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            return self.model.transformer(input_ids=ids, attention_mask=mask).last_hidden_state
+
+    for precision in ("fp32", "bf16"):
+        ours = PieceLM.load(tmp_path / "nlm", precision)
+        theirs = PieceLM(Transformers(inference_dtype(precision)), sp)
+        assert ours.dtype == inference_dtype(precision)
+        assert ours.logprobs(many) == theirs.logprobs(many)
+        assert ours.logprobs(many, batch_size=5) == theirs.logprobs(many, batch_size=5)
+    config, state, _ = read_nlm(tmp_path / "nlm")
+    with pytest.raises(RestoreError, match="activation_function"):
+        GPT2({**config, "activation_function": "relu"}, state)
+    with pytest.raises(RestoreError, match="lacks"):
+        GPT2(config, {k: v for k, v in state.items() if ".h.1." not in k})
 
 
 def test_a_right_to_left_model_reads_reversed_pieces_and_joins_the_forward_one(tiny_model, tmp_path):
     import shutil
 
     from restore.errors import RestoreError
-    from restore.nlm import REVERSE_SUBDIR, BothWays, PieceLM, load_neural
+    from restore.nlm import REVERSE_SUBDIR, BothWays, PieceLM, hf_nlm, load_neural, save_nlm
     from restore.train import NLM_CONFIG, train_nlm
 
     corpus = write_corpus(tmp_path / "c.jsonl.gz", 10)
@@ -424,18 +464,19 @@ def test_a_right_to_left_model_reads_reversed_pieces_and_joins_the_forward_one(t
     f, b = forward.logprobs(texts), backward.logprobs(texts)
     assert f[0] != pytest.approx(b[0])  # one model, two readings: two scores
     assert both.logprobs(texts) == pytest.approx([(x + y) / 2 for x, y in zip(f, b)])
+    # the int8 weights (as trained here) stored in float16, twice over: one copy, the same reading
+    for _ in range(2):
+        save_nlm(*hf_nlm(tmp_path / "nlm" / REVERSE_SUBDIR), tmp_path / "f16", "float16")
+    shutil.copy(tmp_path / "nlm" / REVERSE_SUBDIR / "restore.json", tmp_path / "f16")
+    f16 = PieceLM.load(tmp_path / "f16", "fp32")
+    assert f16.reverse and not (tmp_path / "f16" / "model.int8.safetensors").exists()
+    assert f16.logprobs(texts) == pytest.approx(b, abs=0.02)
+    with pytest.raises(RestoreError, match="storage must be one of"):
+        save_nlm(*hf_nlm(tmp_path / "f16"), tmp_path / "f16", "int4")
     shutil.rmtree(tmp_path / "nlm" / REVERSE_SUBDIR)
     shutil.copytree(tmp_path / "nlm", tmp_path / "nlm" / REVERSE_SUBDIR)  # left to right in both places
     with pytest.raises(RestoreError, match="right-to-left one"):
         load_neural(tmp_path / "nlm", "fp32")
-    # int8 storage (as trained here) against float16: half the size, nearly the same scores
-    backward.save(tmp_path / "f16", "float16")
-    backward.save(tmp_path / "f16", "float16")
-    f16 = PieceLM.load(tmp_path / "f16", "fp32")
-    assert not (tmp_path / "f16" / "model.int8.safetensors").exists()
-    assert f16.logprobs(texts) == pytest.approx(b, rel=0.02) and f16.logprobs(texts) != b
-    with pytest.raises(RestoreError, match="storage must be one of"):
-        backward.save(tmp_path / "f16", "int4")
 
 
 def test_int8_storage_halves_a_rewriter_and_keeps_its_outputs(tiny_model, tmp_path):
