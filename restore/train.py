@@ -528,6 +528,7 @@ NLM_CONFIG = dict(
     n_layer=4,
     n_head=4,
     n_inner=1024,
+    dropout=0.0,  # while training (residual, embedding and attention paths); of a continued model too
     batch_size=64,
     accum=1,
     lr=1e-3,
@@ -549,7 +550,7 @@ NLM_CONFIG = dict(
 def train_nlm(cfg: dict, resume: bool = False) -> None:
     """The causal LM that rescores the beam's hypotheses (`restore.nlm`): mean piece loss on
     validation sentences picks the best checkpoint."""
-    from restore.nlm import hf_nlm, new_nlm, pad, read_reverse, save_nlm, sentence_ids
+    from restore.nlm import hf_nlm, new_nlm, pad, read_reverse, save_nlm, sentence_ids, set_dropout
 
     torch.manual_seed(cfg["seed"])
     device = cfg["device"]
@@ -566,6 +567,7 @@ def train_nlm(cfg: dict, resume: bool = False) -> None:
             raise RestoreError(f"tokenizer not found: {cfg['tokenizer']} (train the detector first)")
         sp = spm.SentencePieceProcessor(model_file=cfg["tokenizer"])
         model = new_nlm(sp, cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["n_inner"])
+    set_dropout(model, cfg["dropout"])
     model = model.to(device).train()
     boundary = sp.get_piece_size()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.98))

@@ -369,9 +369,12 @@ def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
     corpus = write_corpus(tmp_path / "c.jsonl.gz", 10)
     cfg = dict(NLM_CONFIG, corpus=str(corpus), valid=str(corpus), tokenizer=str(tiny_model / "tokenizer.model"),
                out=str(tmp_path / "nlm"), run=str(tmp_path / "run"), n_embd=32, n_layer=1, n_head=2, n_inner=64,
-               batch_size=8, max_steps=3, eval_every=3, n_valid=8, warmup=1, ckpt_minutes=0.0, device="cpu")
+               batch_size=8, max_steps=3, eval_every=3, n_valid=8, warmup=1, ckpt_minutes=0.0, device="cpu",
+               dropout=0.1)
     train_nlm(cfg)
     train_nlm(dict(cfg, max_steps=4, eval_every=1), resume=True)
+    saved = json.loads((tmp_path / "nlm" / "config.json").read_text())
+    assert saved["resid_pdrop"] == saved["embd_pdrop"] == saved["attn_pdrop"] == 0.1
     assert json.loads((tmp_path / "run" / "state.json").read_text())["step"] == 4
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log] == [3, 4] and all(e["valid_loss"] > 0 for e in log)
@@ -380,7 +383,7 @@ def test_nlm_smoke_train_resume_and_sentence_logprobs(tiny_model, tmp_path):
     nlm = PieceLM.load(tmp_path / "nlm", "fp32")
     sentences = ["Officials said the talks would go on.", "The", "x " * 200]
     whole = nlm.logprobs(sentences)
-    assert all(lp < 0 for lp in whole) and nlm.logprobs([]) == []
+    assert all(lp < 0 for lp in whole) and nlm.logprobs([]) == [] and nlm.logprobs(sentences) == whole  # no dropout
     assert nlm.logprobs(sentences, batch_size=1) == pytest.approx(whole, abs=1e-4)  # padding changes nothing
     with pytest.raises(RestoreError, match="no neural language model"):
         PieceLM.load(tmp_path)
