@@ -299,7 +299,7 @@ def fit(cfg: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, state: di
     log = (run / "log.jsonl").open("a")
     t_start, t_ckpt, minutes0, words = time.time(), time.time(), state["minutes"], 0
     on_cuda = cfg["device"] == "cuda"
-    bf16 = on_cuda or cfg["cpu_bf16"]  # autocast; a CPU with AMX multiplies bfloat16 in hardware
+    bf16 = on_cuda or cfg["cpu_bf16"]  # autocast; a CPU with AMX or AVX-512 BF16 multiplies bfloat16 in hardware
     bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc=desc, dynamic_ncols=True)
     batches = batch_stream(stream, cfg["workers"])
     while state["step"] < cfg["max_steps"]:
