@@ -24,7 +24,7 @@ from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, T5Con
 
 from restore.errors import RestoreError
 from restore.io import write_text
-from restore.storage import INT8_FILE, STORAGES, load_int8, save_int8
+from restore.storage import INT8_FILE, STORAGES, load_int8, save_pretrained_int8
 
 N_SENTINELS = 16
 
@@ -137,9 +137,7 @@ def save_rewriter(model: T5ForConditionalGeneration, tok: SpanTokenizer, out: Pa
         raise RestoreError(f"rewriter storage must be one of {', '.join(STORAGES)}, not {storage!r}")
     out.mkdir(parents=True, exist_ok=True)
     if storage == "int8":
-        model.config.save_pretrained(str(out))
-        model.generation_config.save_pretrained(str(out))
-        save_int8(model, out / INT8_FILE)
+        save_pretrained_int8(model, out)
     else:  # a float16 copy: the model being trained keeps its float32 weights
         copy.deepcopy(model).to(torch.float16).save_pretrained(str(out), max_shard_size="15MB")
     if tok.sp is not None:

@@ -27,7 +27,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from restore.errors import RestoreError
-from restore.storage import INT8_FILE, STORAGES, read_int8, save_int8
+from restore.storage import INT8_FILE, STORAGES, load_state, read_int8, save_pretrained_int8
 from restore.tagger import inference_dtype
 
 if TYPE_CHECKING:  # transformers is imported where a model is trained or stored, not where one scores
@@ -82,9 +82,10 @@ def hf_nlm(path: Path | str) -> tuple["GPT2LMHeadModel", spm.SentencePieceProces
 
     config, state, sp = read_nlm(path)
     model = GPT2LMHeadModel(GPT2Config.from_dict(config))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or [name for name in missing if name != "lm_head.weight"]:  # the output layer is tied
-        raise RestoreError(f"neural language model at {path} is unreadable: its weights do not fit its config")
+    try:
+        load_state(model, state, "its weights")
+    except ValueError as e:
+        raise RestoreError(f"neural language model at {path} is unreadable: {e}") from None
     return model, sp
 
 
@@ -98,9 +99,7 @@ def save_nlm(model: "GPT2LMHeadModel", sp: spm.SentencePieceProcessor, out: Path
     for old in (INT8_FILE, WEIGHTS_FILE):  # one copy of the weights: the load reads int8 first
         (out / old).unlink(missing_ok=True)
     if storage == "int8":
-        model.config.save_pretrained(str(out))
-        model.generation_config.save_pretrained(str(out))
-        save_int8(model, out / INT8_FILE)
+        save_pretrained_int8(model, out)
     else:
         copy.deepcopy(model).to(torch.float16).save_pretrained(str(out))
     (out / "tokenizer.model").write_bytes(sp.serialized_model_proto())

@@ -41,10 +41,22 @@ def read_int8(path: Path) -> dict[str, torch.Tensor]:
             for name, t in stored.items() if not name.endswith(_SCALE)}
 
 
-def load_int8(model: torch.nn.Module, path: Path) -> None:
-    state = read_int8(path)
+def save_pretrained_int8(model, out: Path) -> None:
+    """A transformers model's config and generation config as it saves them, its weights in int8."""
+    model.config.save_pretrained(str(out))
+    model.generation_config.save_pretrained(str(out))
+    save_int8(model, out / INT8_FILE)
+
+
+def load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """`state` into `model`, every weight accounted for: one missing from it only if tied to one
+    it holds (a tied weight is stored once); ValueError naming `source` otherwise."""
     missing, unexpected = model.load_state_dict(state, strict=False)
     loaded = {p.data_ptr() for name, p in model.state_dict().items() if name in state}
     untied = [name for name in missing if model.state_dict()[name].data_ptr() not in loaded]
     if unexpected or untied:
-        raise ValueError(f"{path.name} does not fit the config: {', '.join((unexpected + untied)[:3])}")
+        raise ValueError(f"{source} does not fit the config: {', '.join((unexpected + untied)[:3])}")
+
+
+def load_int8(model: torch.nn.Module, path: Path) -> None:
+    load_state(model, read_int8(path), path.name)
