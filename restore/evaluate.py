@@ -47,6 +47,11 @@ def _edit_cost(a: list[str], b: list[str]) -> tuple[int, set[int]]:
     return cost, kept
 
 
+def words_changed(hyp: str, ref: str) -> int:
+    """How many whitespace words of `hyp` differ from `ref` (`_edit_cost`)."""
+    return _edit_cost(hyp.split(), ref.split())[0]
+
+
 def _gold_word_indices(clean: str, spans: list[dict]) -> set[int]:
     """Indices of the clean sentence's whitespace words that the spinner replaced."""
     ranges, shift = [], 0

@@ -119,14 +119,9 @@ class CandidateRewriter:
                 doc.edits = [Edit(s.start, s.end, s.text, s.candidates[0].text, s.score) for s in doc.spans
                              if s.candidates]
             return docs
-        plans, jobs = [], []
-        for doc in docs:
-            spans = [s for s in doc.spans if s.candidates]
-            sentences = spans_by_unit(doc.text, spans)
-            surely = doc.evidence is not None and doc.evidence >= self.w["surely_spun"]
-            keep = self.w["keep_spun"] if surely else self.w["keep"]
-            plans.append((spans, sentences, keep))
-            jobs += [(doc.text, a, b, inside, keep, None) for a, b, inside in sentences]
+        plans = [self._plan(doc) for doc in docs]
+        jobs = [(doc.text, a, b, inside, keep, None) for doc, (_, sentences, keep) in zip(docs, plans)
+                for a, b, inside in sentences]
         neural = CachedNLM(self.nlm) if self.nlm else None  # for this call: memory stays bounded
         decided = iter(self._choose(jobs, neural))
         for doc, (spans, sentences, keep) in zip(docs, plans):
@@ -135,6 +130,24 @@ class CandidateRewriter:
                 self._second_pass(doc.text, spans, sentences, keep, chosen, neural)
             doc.edits = sorted(chosen.values(), key=lambda e: e.start)
         return docs
+
+    def _plan(self, doc: Document) -> tuple[list[Span], list[tuple[int, int, list[Span]]], float]:
+        """A document's spans with candidates, its sentences that have some, and its keep bonus."""
+        spans = [s for s in doc.spans if s.candidates]
+        surely = doc.evidence is not None and doc.evidence >= self.w["surely_spun"]
+        return spans, spans_by_unit(doc.text, spans), self.w["keep_spun"] if surely else self.w["keep"]
+
+    def pools(self, docs: list[Document]) -> list[list[tuple[int, int, list[tuple[float, str]]]]]:
+        """What the neural LM chooses among in each document's first pass: per sentence text[a:b]
+        that has spans, the beam's final sentences within `margin` of its best, with their beam
+        scores, best first (`restore train rerank` teaches the neural LM to choose well)."""
+        out = []
+        for doc in docs:
+            _, sentences, keep = self._plan(doc)
+            out.append([(a, b, [(score, _rewritten(doc.text, a, b, edits))
+                                for score, edits in self._hypotheses((doc.text, a, b, inside, keep, None))])
+                        for a, b, inside in sentences])
+        return out
 
     def _second_pass(self, text: str, spans: list[Span], sentences: list[tuple[int, int, list[Span]]], keep: float,
                      chosen: dict[int, Edit], neural: CachedNLM | None) -> None:
@@ -164,28 +177,28 @@ class CandidateRewriter:
         start -> option -> bonus, or None): the beam's best, or with the neural LM (`neural`, this
         run's cache of it) the best of the beam's final sentences by their score + weight · log
         P_neural (all scored in one batch)."""
-        decided: list[list[Edit]] = []
-        hyps: list[list[tuple[float, list[Edit]]]] = []
-        for text, a, b, spans, keep_bonus, votes in sentences:
-            items = self._items(text, a, b, spans, keep_bonus, votes)
-            options = [options for _, options in items]
-            if neural is None:
-                decided.append(self._edits(items, beam_search(self.lm, options, self.w["beam"], self.w["lm"])))
-                continue
-            found = beam_hypotheses(self.lm, options, self.w["beam"], self.w["lm"], per_history=self.w["hypotheses"])
-            hyps.append([(score, self._edits(items, chosen)) for score, chosen in found
-                         if score >= found[0][0] - self.w["margin"]])
         if neural is None:
-            return decided
+            return [self._edits(items, beam_search(self.lm, [opts for _, opts in items], self.w["beam"], self.w["lm"]))
+                    for items in (self._items(*sentence) for sentence in sentences)]
+        hyps = [self._hypotheses(sentence) for sentence in sentences]
         texts, where = [], []
         for k, ((text, a, b, _, _, _), found) in enumerate(zip(sentences, hyps)):
             if len(found) > 1:
                 for j, (_, edits) in enumerate(found):
                     where.append((k, j))
-                    texts.append(replace_spans(text[a:b], ((e.start - a, e.end - a, match_case(e.new, e.old))
-                                                           for e in edits)))
+                    texts.append(_rewritten(text, a, b, edits))
         score = {kj: hyps[kj[0]][kj[1]][0] + self.w["neural"] * lp for kj, lp in zip(where, neural.logprobs(texts))}
         return [found[max(range(len(found)), key=lambda j: score.get((k, j), 0.0))][1] for k, found in enumerate(hyps)]
+
+    def _hypotheses(self, sentence: tuple[str, int, int, list[Span], float, dict | None]
+                    ) -> list[tuple[float, list[Edit]]]:
+        """The beam's final sentences (`per_history` of them per two-word history) within `margin`
+        of its best, as (score, edits), best first."""
+        items = self._items(*sentence)
+        found = beam_hypotheses(self.lm, [options for _, options in items], self.w["beam"], self.w["lm"],
+                                per_history=self.w["hypotheses"])
+        return [(score, self._edits(items, chosen)) for score, chosen in found
+                if score >= found[0][0] - self.w["margin"]]
 
     def _items(self, text: str, a: int, b: int, spans: list[Span], keep_bonus: float,
                votes: dict[int, dict[str | None, float]] | None = None) -> list[Item]:
@@ -227,6 +240,11 @@ class CandidateRewriter:
         if not self.w["frequency"]:
             return 0.0
         return self.w["frequency"] * sum(self.lm.unigram_logprob(x) for x in words.lower().split())
+
+
+def _rewritten(text: str, a: int, b: int, edits: list[Edit]) -> str:
+    """The sentence text[a:b] with the edits made (each in its span's capitalisation)."""
+    return replace_spans(text[a:b], ((e.start - a, e.end - a, match_case(e.new, e.old)) for e in edits))
 
 
 def _option(chosen: dict[int, Edit], start: int) -> str | None:

@@ -1,4 +1,4 @@
-"""Train the detector's tagger and the T5 span rewriter; one loop (`fit`) serves both.
+"""Train the detector's tagger, the T5 span rewriter and the neural LM; one loop (`fit`) serves all.
 
 Pairs are made on the fly: train-split documents are spun with a policy drawn per
 document, cut into sentences, and a share left clean. Checkpoints (safetensors +
@@ -7,6 +7,7 @@ the best checkpoint by validation score is exported to the model directory.
 
     restore train detector --out models/detector --run runs/detector
     restore train rewriter --out models/rewriter --run runs/rewriter [--init LOCAL_HF_T5]
+    restore train nlm --out models/nlm --run runs/nlm
 """
 
 from __future__ import annotations
@@ -605,3 +606,4 @@ def train_nlm(cfg: dict, resume: bool = False) -> None:
         write_text(json.dumps({"trained": entry, "train_config": cfg}, indent=2) + "\n", str(out / "restore.json"))
 
     fit(cfg, model, opt, state, stream, step_loss, evaluate, export, "train nlm")
+

@@ -16,6 +16,7 @@ from restore.errors import RestoreError
 from restore.pairs import clean_sentences, valid_pairs
 from restore.pipeline import Pipeline
 from restore.train import CONFIG, train_detector
+from restore.text import replace_spans
 from tests.conftest import TEXT
 
 TINY = dict(vocab_size=300, n_orig=500, d_model=32, n_layers=1, n_heads=2, d_ff=64, batch_size=8,
@@ -507,3 +508,29 @@ def test_int8_storage_halves_a_rewriter_and_keeps_its_outputs(tiny_model, tmp_pa
     assert b.lm_head.weight.data_ptr() == b.shared.weight.data_ptr()  # tied weights stay tied
     with pytest.raises(RestoreError, match="storage"):
         save_rewriter(model, tok, tmp_path / "x", {}, storage="int4")
+
+
+
+def test_the_pools_are_the_beams_sentences_best_first_and_the_first_is_its_choice(tiny_model):
+    """`CandidateRewriter.pools`: what the neural LM chooses among, each sentence with the beam's
+    score. The first is what the beam alone would choose; the rest are within the margin of it."""
+    from restore.pipeline import Document
+
+    pipe = Pipeline(tiny_model, threshold=0.0, nlm=None)  # every eligible word flagged: many choices
+    pipe.rewriter.w.update(margin=6.0)
+    rows = valid_pairs([TEXT] * 5, 20)
+    docs = pipe.detect([r["spun"] for r in rows])
+    pools = pipe.rewriter.pools(docs)
+    assert len(pools) == len(docs) and sum(len(sentences) > 0 for sentences in pools) > 10
+    several = whole = 0
+    for doc, sentences in zip(docs, pools):
+        for a, b, choices in sentences:
+            scores = [s for s, _ in choices]
+            assert scores == sorted(scores, reverse=True) and scores[0] - scores[-1] <= 6.0
+            assert len({t for _, t in choices}) == len(choices) and 0 <= a < b <= len(doc.text)
+            several += len(choices) > 1
+        if len(sentences) == 1 and sentences[0][:2] == (0, len(doc.text)):  # one sentence: no vote
+            alone = pipe.rewriter.run([Document(doc.text, doc.spans, evidence=doc.evidence)])[0]
+            assert sentences[0][2][0][1] == replace_spans(doc.text, ((e.start, e.end, e.new) for e in alone.edits))
+            whole += 1
+    assert several and whole
