@@ -140,7 +140,7 @@ class CandidateRewriter:
     def pools(self, docs: list[Document]) -> list[list[tuple[int, int, list[tuple[float, str]]]]]:
         """What the neural LM chooses among in each document's first pass: per sentence text[a:b]
         that has spans, the beam's final sentences within `margin` of its best, with their beam
-        scores, best first (`restore train rerank` teaches the neural LM to choose well)."""
+        scores, best first (`scripts/probe_rerank.py` fine-tunes the neural LM to choose among them)."""
         out = []
         for doc in docs:
             _, sentences, keep = self._plan(doc)

@@ -606,4 +606,3 @@ def train_nlm(cfg: dict, resume: bool = False) -> None:
         write_text(json.dumps({"trained": entry, "train_config": cfg}, indent=2) + "\n", str(out / "restore.json"))
 
     fit(cfg, model, opt, state, stream, step_loss, evaluate, export, "train nlm")
-

@@ -15,8 +15,8 @@ from restore.detect import FEATURES, Detector
 from restore.errors import RestoreError
 from restore.pairs import clean_sentences, valid_pairs
 from restore.pipeline import Pipeline
-from restore.train import CONFIG, train_detector
 from restore.text import replace_spans
+from restore.train import CONFIG, train_detector
 from tests.conftest import TEXT
 
 TINY = dict(vocab_size=300, n_orig=500, d_model=32, n_layers=1, n_heads=2, d_ff=64, batch_size=8,
@@ -508,7 +508,6 @@ def test_int8_storage_halves_a_rewriter_and_keeps_its_outputs(tiny_model, tmp_pa
     assert b.lm_head.weight.data_ptr() == b.shared.weight.data_ptr()  # tied weights stay tied
     with pytest.raises(RestoreError, match="storage"):
         save_rewriter(model, tok, tmp_path / "x", {}, storage="int4")
-
 
 
 def test_the_pools_are_the_beams_sentences_best_first_and_the_first_is_its_choice(tiny_model):
