@@ -213,9 +213,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    import json
-
-    from restore.train import CONFIG, NLM_CONFIG, REWRITER_CONFIG, train_detector, train_nlm, train_rewriter
+    from restore.train import (CONFIG, NLM_CONFIG, REWRITER_CONFIG, apply_overrides, train_detector, train_nlm,
+                               train_rewriter)
 
     configs = {"detector": (CONFIG, train_detector), "rewriter": (REWRITER_CONFIG, train_rewriter),
                "nlm": (NLM_CONFIG, train_nlm)}
@@ -224,15 +223,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         value = getattr(args, key)
         if value is not None:
             cfg[key] = str(value) if isinstance(value, Path) else value
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or key not in cfg:
-            raise RestoreError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(cfg)}")
-        try:
-            cfg[key] = json.loads(value)
-        except json.JSONDecodeError:
-            cfg[key] = value
-    train(cfg, resume=args.resume)
+    train(apply_overrides(cfg, args.set), resume=args.resume)
 
 
 def _positive(value: str) -> int:

@@ -129,6 +129,13 @@ def pad(seqs: list[list[int]], pad_id: int, multiple: int = 1) -> tuple[torch.Te
     return ids, mask
 
 
+def piece_logprobs(model: "GPT2LMHeadModel", ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """log P of each predicted piece under transformers' model (0 where padded), shape (rows, width - 1):
+    what training validates and fine-tunes on."""
+    logits = model(input_ids=ids, attention_mask=mask).logits.float()
+    return torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0] * mask[:, 1:]
+
+
 # -- scoring: GPT-2's forward pass in plain torch --------------------------------------------
 class GPT2:
     """The hidden states of transformers' GPT2Model for a checkpoint `restore train nlm` saved, the
@@ -243,6 +250,8 @@ class PieceLM:
             logits = torch.nn.functional.linear(h, self.net.output).float()
             parts.append(logits.gather(1, t[:, None])[:, 0] - logits.logsumexp(-1))
         return torch.cat(parts)[:n]
+
+
 class BothWays:
     """log P of a sentence as the mean of a left-to-right and a right-to-left model's. Each is an
     estimate of the same number, with its own errors: the forward model judges a word by what

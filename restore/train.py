@@ -68,6 +68,19 @@ CONFIG = dict(
 )
 
 
+def apply_overrides(cfg: dict, items: list[str]) -> dict:
+    """`--set KEY=VALUE` items into a training config (VALUE read as JSON where it is JSON, else a string)."""
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in cfg:
+            raise RestoreError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(cfg)}")
+        try:
+            cfg[key] = json.loads(value)
+        except json.JSONDecodeError:
+            cfg[key] = value
+    return cfg
+
+
 # -- data ----------------------------------------------------------------------
 def read_docs(path: str) -> list[str]:
     if not Path(path).is_file():
@@ -551,7 +564,7 @@ NLM_CONFIG = dict(
 def train_nlm(cfg: dict, resume: bool = False) -> None:
     """The causal LM that rescores the beam's hypotheses (`restore.nlm`): mean piece loss on
     validation sentences picks the best checkpoint."""
-    from restore.nlm import hf_nlm, new_nlm, pad, read_reverse, save_nlm, sentence_ids, set_dropout
+    from restore.nlm import hf_nlm, new_nlm, pad, piece_logprobs, read_reverse, save_nlm, sentence_ids, set_dropout
 
     torch.manual_seed(cfg["seed"])
     device = cfg["device"]
@@ -595,9 +608,8 @@ def train_nlm(cfg: dict, resume: bool = False) -> None:
         total = pieces = 0.0
         for ids, mask in valid_batches:
             ids, mask = ids.to(device), mask.to(device)
-            logits = model(input_ids=ids, attention_mask=mask).logits.float()
-            lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
-            total, pieces = total - float((lp * mask[:, 1:]).sum()), pieces + float(mask[:, 1:].sum())
+            lp = piece_logprobs(model, ids, mask)
+            total, pieces = total - float(lp.sum()), pieces + float(mask[:, 1:].sum())
         model.train()
         return {"valid_loss": total / pieces}, -total / pieces
 

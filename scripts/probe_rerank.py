@@ -36,10 +36,10 @@ from restore.errors import RestoreError
 from restore.evaluate import words_changed
 from restore.io import write_text
 from restore.ngram import KneserNeyTrigram, corpus_sentences
-from restore.nlm import hf_nlm, pad, read_reverse, save_nlm, sentence_ids
+from restore.nlm import hf_nlm, pad, piece_logprobs, read_reverse, save_nlm, sentence_ids
 from restore.pairs import valid_pairs
 from restore.pipeline import Pipeline
-from restore.train import NLM_CONFIG, BatchStream, fit, read_docs, start_state
+from restore.train import NLM_CONFIG, BatchStream, apply_overrides, fit, read_docs, start_state
 
 RERANK_CONFIG = dict(
     corpus=NLM_CONFIG["corpus"],
@@ -149,9 +149,7 @@ def train_rerank(cfg: dict, resume: bool = False) -> None:
     def sentence_logprobs(texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         ids, mask = pad([sentence_ids(sp, t) for t in texts], boundary)
         ids, mask = ids.to(device), mask.to(device)
-        logits = model(input_ids=ids, attention_mask=mask).logits.float()
-        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0] * mask[:, 1:]
-        return lp.sum(1), mask[:, 1:].sum(1)
+        return piece_logprobs(model, ids, mask).sum(1), mask[:, 1:].sum(1)
 
     def collate(rows: list[dict], rng: random.Random) -> list:
         return rerank_pools(pipe, rows, cfg["max_choices"])
@@ -208,15 +206,10 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help=f"any config entry: {', '.join(RERANK_CONFIG)}")
     args = ap.parse_args()
-    cfg = dict(RERANK_CONFIG, run=str(args.run), out=str(args.run / "nlm"))
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or key not in cfg:
-            ap.error(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(cfg)}")
-        try:
-            cfg[key] = json.loads(value)
-        except json.JSONDecodeError:
-            cfg[key] = value
+    try:
+        cfg = apply_overrides(dict(RERANK_CONFIG, run=str(args.run), out=str(args.run / "nlm")), args.set)
+    except RestoreError as e:
+        ap.error(str(e))
     train_rerank(cfg, resume=args.resume)
 
 
