@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -33,32 +33,42 @@ def write_json_gz(path: Path, data: dict) -> None:
         raw.write(json.dumps(data, separators=(",", ":")).encode("utf-8"))
 
 
-def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0,
-                 policies: str = "mix") -> tuple[dict[str, tuple[int, int]], dict]:
-    """Spin documents with the policy mix (or `policies`, `restore.spin.presets`); count each
-    surface word as spun or natural, alone (the lexicon signal) and, for words a spinner writes,
-    next to each neighbour within its sentence (BOS/EOS at the ends), keeping pairs seen at least
-    MIN_PAIR times."""
+def spun_sentences(docs: Iterable[str], lex: Lexicon, seed: int = 0,
+                   policies: str = "mix") -> Iterator[tuple[list[str], list[bool]]]:
+    """Spin documents with the policy mix (or `policies`, `restore.spin.presets`), document i
+    with seed `seed` * 1,000,003 + i, and give each sentence of the spun text as the detector
+    reads it: its lowercase words, and for each whether the spinner wrote it."""
     spinner = Spinner(lex, presets(policies))
-    spun_c: Counter[str] = Counter()
-    nat_c: Counter[str] = Counter()
-    pairs: dict[tuple[str, str, str], list[int]] = {}
     for i, doc in enumerate(docs):
         res = spinner.spin(doc, seed=seed * 1_000_003 + i)
         inside = [(e.spun_start, e.spun_end) for e in res.edits]
         k = 0
-        for a, b in units(res.spun):  # sentence by sentence, as the detector reads
+        for a, b in units(res.spun):
             toks = tokenize(res.spun[a:b])
-            words = [BOS] + [t.text.lower() for t in toks] + [EOS]
-            for j, tok in enumerate(toks):
+            flags = []
+            for tok in toks:
                 start = a + tok.start
                 while k < len(inside) and inside[k][1] <= start:
                     k += 1
-                spun = k < len(inside) and inside[k][0] <= start < inside[k][1]
-                (spun_c if spun else nat_c)[words[j + 1]] += 1
-                for pair in (("left", words[j + 1], words[j]), ("right", words[j + 1], words[j + 2])):
-                    counts = pairs.setdefault(pair, [0, 0])
-                    counts[0 if spun else 1] += 1
+                flags.append(k < len(inside) and inside[k][0] <= start < inside[k][1])
+            yield [t.text.lower() for t in toks], flags
+
+
+def count_signal(docs: Iterable[str], lex: Lexicon, seed: int = 0,
+                 policies: str = "mix") -> tuple[dict[str, tuple[int, int]], dict]:
+    """Count each surface word of the spun documents (`spun_sentences`) as spun or natural,
+    alone (the lexicon signal) and, for words a spinner writes, next to each neighbour within
+    its sentence (BOS/EOS at the ends), keeping pairs seen at least MIN_PAIR times."""
+    spun_c: Counter[str] = Counter()
+    nat_c: Counter[str] = Counter()
+    pairs: dict[tuple[str, str, str], list[int]] = {}
+    for sentence, flags in spun_sentences(docs, lex, seed, policies):
+        words = [BOS, *sentence, EOS]
+        for j, spun in enumerate(flags):
+            (spun_c if spun else nat_c)[words[j + 1]] += 1
+            for pair in (("left", words[j + 1], words[j]), ("right", words[j + 1], words[j + 2])):
+                counts = pairs.setdefault(pair, [0, 0])
+                counts[0 if spun else 1] += 1
     neighbours: dict[str, dict[str, dict[str, list[int]]]] = {"left": {}, "right": {}}
     for (side, word, ctx), counts in sorted(pairs.items()):
         if word in spun_c and sum(counts) >= MIN_PAIR:

@@ -2,6 +2,7 @@
 
     python scripts/probe_combiner.py        # about 1 minute
     python scripts/probe_combiner.py --nlm  # and the neural LM's evidence: about 6 minutes more
+    python scripts/probe_combiner.py --counts 1  # and wider counts of the spun train split: 1 minute more
 
 The shipped combined signal is a logistic regression over ten features (`FEATURES["combined"]`
 in `restore/detect.py`), fitted on 3,000 spun validation sentences. This fits, on those same
@@ -14,6 +15,13 @@ information is not in the features, and better detection needs a better context 
 `--nlm` adds the shipped neural LM's view (`restore.nlm`) to the shipped features: how many nats
 of log P the whole sentence gains when the word is replaced by the best of its first three
 single-word thesaurus originals (those the trigram's lm_gain tries), and whether it has none.
+
+`--counts N` adds wider context counted as the shipped neighbour counts are (one spin of the
+train split, `restore.calibrate.spun_sentences`), keeping what was seen at least N times: the
+word between both its neighbours at once ("successful the latest") and next to the words two
+to its left and two to its right, each as a shift of the word's log-odds (`neighbour_shift`'s
+formula; the triple's from the rate its two neighbour shifts give), and whether the triple was
+seen at all.
 """
 
 from __future__ import annotations
@@ -26,12 +34,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from restore.calibrate import Labelled, fit_logistic, labelled_words
-from restore.detect import FEATURES, Detector
+from restore.calibrate import Labelled, fit_logistic, labelled_words, spun_sentences
+from restore.detect import FEATURES, NEIGHBOUR_PRIOR, Detector, _logit
+from restore.lexicon import load_lexicon
+from restore.ngram import BOS, EOS
 from restore.nlm import NeuralLM, load_neural
 from restore.pairs import valid_pairs
 from restore.paths import NLM_DIR
 from restore.text import match_case
+from restore.text import tokenize
 from restore.train import read_docs
 
 
@@ -66,6 +77,48 @@ def add_neural_gain(det: Detector, nlm: NeuralLM, rows: list[dict], words: list[
         gain = best.get(k)
         w.ws.features["nlm_gain"] = 0.0 if gain is None else min(max(gain - lp[w.row], -15.0), 15.0)
         w.ws.features["nlm_none"] = float(gain is None)
+
+
+Counts = dict[tuple[str, ...], list[int]]
+
+
+def count_contexts(docs: list[str], least: int) -> tuple[Counts, Counts, Counts]:
+    """(word, left, right), (word, two to the left), (word, two to the right) -> [spun, natural]
+    in one spin of the train split (the shipped counts' seed and mix), seen at least `least` times."""
+    tables: tuple[Counts, Counts, Counts] = ({}, {}, {})
+    for sentence, flags in spun_sentences(docs, load_lexicon()):
+        words = [BOS, BOS, *sentence, EOS, EOS]
+        for j, spun in enumerate(flags):
+            w = words[j + 2]
+            for table, key in zip(tables, ((w, words[j + 1], words[j + 3]), (w, words[j]), (w, words[j + 4]))):
+                table.setdefault(key, [0, 0])[0 if spun else 1] += 1
+    return tuple({k: v for k, v in t.items() if sum(v) >= least} for t in tables)  # type: ignore[return-value]
+
+
+def add_context_counts(tables: tuple[Counts, Counts, Counts], rows: list[dict], words: list[Labelled]) -> None:
+    """Set features lex_both, both_seen, lex_left2 and lex_right2 of each word."""
+    def shift(counts: list[int] | None, logit: float) -> float:
+        if counts is None:
+            return 0.0
+        p = 1 / (1 + math.exp(-logit))
+        return _logit((counts[0] + NEIGHBOUR_PRIOR * p) / (sum(counts) + NEIGHBOUR_PRIOR)) - logit
+
+    sentences: dict[int, tuple[list[str], dict[int, int]]] = {}
+    for w in words:
+        if w.row not in sentences:
+            toks = tokenize(rows[w.row]["spun"])
+            sentences[w.row] = [BOS, BOS, *(t.text.lower() for t in toks), EOS, EOS], {t.start: j for j, t in enumerate(toks)}
+        ctx, at = sentences[w.row]
+        j, f, key = at[w.start], w.ws.features, w.ws.token.text.lower()
+        both = tables[0].get((key, ctx[j + 1], ctx[j + 3]))
+        f["lex_both"] = shift(both, f["lex"] + f["lex_left"] + f["lex_right"])
+        f["both_seen"] = float(both is not None)
+        f["lex_left2"] = shift(tables[1].get((key, ctx[j])), f["lex"])
+        f["lex_right2"] = shift(tables[2].get((key, ctx[j + 4])), f["lex"])
+
+
+def with_counts(det: Detector, w: Labelled) -> list[float]:
+    return shipped(det, w) + [w.ws.features[k] for k in ("lex_both", "both_seen", "lex_left2", "lex_right2")]
 
 
 def with_neural(det: Detector, w: Labelled) -> list[float]:
@@ -104,6 +157,9 @@ def main() -> None:
     ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--nlm", nargs="?", const=NLM_DIR, type=Path, help="also the neural LM's gain (default models/nlm)")
+    ap.add_argument("--corpus", default="../shared/corpus/train.jsonl.gz", help="the split --counts counts")
+    ap.add_argument("--counts", type=int, metavar="N",
+                    help="also context counts of the spun train split seen at least N times (the shipped pairs: 3)")
     args = ap.parse_args()
     docs = read_docs(args.valid)
     det = Detector()
@@ -120,6 +176,11 @@ def main() -> None:
         add_neural_gain(det, nlm, fit_rows, fit_words)
         add_neural_gain(det, nlm, held_rows, held_out)
         features[f"{len(FEATURES['combined'])} shipped + 2 neural LM features"] = with_neural
+    if args.counts:
+        tables = count_contexts(read_docs(args.corpus), args.counts)
+        add_context_counts(tables, fit_rows, fit_words)
+        add_context_counts(tables, held_rows, held_out)
+        features[f"{len(FEATURES['combined'])} shipped + 4 count features (seen {args.counts}+ times)"] = with_counts
     for label, feats in features.items():
         xa = np.array([feats(det, w) for w in fit_words])
         xb = np.array([feats(det, w) for w in held_out])
