@@ -78,6 +78,7 @@ class Report:
     clean_changes_per_1000: float
     words_per_s: float
     signature: str
+    clean_words: int = 0  # in the rows the spinner left alone: the changes rate's base
 
 
 def evaluate(name: str, restorer: Restorer, pairs: Sequence[dict], batch_size: int = 64) -> Report:
@@ -111,6 +112,7 @@ def evaluate(name: str, restorer: Restorer, pairs: Sequence[dict], batch_size: i
         clean_changes_per_1000=1000 * clean_changed / max(clean_words, 1),
         words_per_s=n_words / elapsed,
         signature=scores["BLEU"][1],
+        clean_words=clean_words,
     )
 
 
@@ -143,8 +145,9 @@ def format_table(reports: list[Report], title: str = "") -> str:
     head = "| restorer | BLEU | chrF | exact % | swapped words restored % | changes /1000 clean words | words/s |"
     rows = [title, head, "|---|---:|---:|---:|---:|---:|---:|"] if title else [head, "|---|---:|---:|---:|---:|---:|---:|"]
     for r in reports:
+        changes = f"{r.clean_changes_per_1000:.1f}" if r.clean_words else "—"  # a set of spun rows only
         rows.append(f"| {r.name} | {r.bleu:.1f} | {r.chrf:.1f} | {r.exact:.1f} | {r.word_acc:.1f} | "
-                    f"{r.clean_changes_per_1000:.1f} | {r.words_per_s:,.0f} |")
+                    f"{changes} | {r.words_per_s:,.0f} |")
     if reports:
         rows.append(f"\nBLEU signature: {reports[0].signature}")
     return "\n".join(rows)

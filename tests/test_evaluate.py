@@ -36,6 +36,18 @@ def test_harness_metrics(lexicon):
     assert sacre_scores(["a b c d e"], ["a b c d e"])["BLEU"][0] == pytest.approx(100)
 
 
+def test_the_table_shows_no_clean_change_rate_for_a_set_without_clean_rows(lexicon):
+    from restore.evaluate import format_table
+
+    spun_only = [{"spun": "we met successful the metropolis", "clean": "we met in the city",
+                  "spans": [{"start": 7, "end": 17, "orig": "in"}, {"start": 22, "end": 32, "orig": "city"}]}]
+    both = spun_only + [{"spun": "a successful launch today", "clean": "a successful launch today", "spans": []}]
+    rows = format_table([evaluate("naive", naive_reversal(lexicon), spun_only),
+                         evaluate("naive both", naive_reversal(lexicon), both)]).splitlines()
+    assert rows[2].split(" | ")[5] == "—"  # no clean words to count changes on: not 0.0
+    assert rows[3].split(" | ")[5] == "250.0"
+
+
 def test_edit_outcomes_count_restored_swaps_and_edits_to_words_not_spun():
     from restore.evaluate import edit_outcomes
     from restore.pipeline import Edit
