@@ -8,6 +8,8 @@ inputs were changed per 1000 words (the damage a restorer does to clean text).
 
 from __future__ import annotations
 
+import math
+
 import difflib
 import time
 from dataclasses import dataclass
@@ -110,7 +112,7 @@ def evaluate(name: str, restorer: Restorer, pairs: Sequence[dict], batch_size: i
         exact=100 * sum(h == r for h, r in zip(hyps, refs)) / max(len(refs), 1),
         word_acc=100 * gold_ok / max(gold_total, 1),
         clean_changes_per_1000=1000 * clean_changed / max(clean_words, 1),
-        words_per_s=n_words / elapsed,
+        words_per_s=math.nan if restorer is identity else n_words / elapsed,  # doing nothing has no speed
         signature=scores["BLEU"][1],
         clean_words=clean_words,
     )
@@ -147,7 +149,7 @@ def format_table(reports: list[Report], title: str = "") -> str:
     for r in reports:
         changes = f"{r.clean_changes_per_1000:.1f}" if r.clean_words else "—"  # a set of spun rows only
         rows.append(f"| {r.name} | {r.bleu:.1f} | {r.chrf:.1f} | {r.exact:.1f} | {r.word_acc:.1f} | "
-                    f"{changes} | {r.words_per_s:,.0f} |")
+                    f"{changes} | {'—' if math.isnan(r.words_per_s) else f'{r.words_per_s:,.0f}'} |")
     if reports:
         rows.append(f"\nBLEU signature: {reports[0].signature}")
     return "\n".join(rows)

@@ -46,6 +46,7 @@ def test_the_table_shows_no_clean_change_rate_for_a_set_without_clean_rows(lexic
                          evaluate("naive both", naive_reversal(lexicon), both)]).splitlines()
     assert rows[2].split(" | ")[5] == "—"  # no clean words to count changes on: not 0.0
     assert rows[3].split(" | ")[5] == "250.0"
+    assert format_table([evaluate("identity", identity, both)]).splitlines()[2].endswith("| — |")  # no speed
 
 
 def test_edit_outcomes_count_restored_swaps_and_edits_to_words_not_spun():
