@@ -8,9 +8,8 @@ inputs were changed per 1000 words (the damage a restorer does to clean text).
 
 from __future__ import annotations
 
-import math
-
 import difflib
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence

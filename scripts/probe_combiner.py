@@ -41,8 +41,7 @@ from restore.ngram import BOS, EOS
 from restore.nlm import NeuralLM, load_neural
 from restore.pairs import valid_pairs
 from restore.paths import NLM_DIR
-from restore.text import match_case
-from restore.text import tokenize
+from restore.text import match_case, tokenize
 from restore.train import read_docs
 
 
@@ -107,7 +106,8 @@ def add_context_counts(tables: tuple[Counts, Counts, Counts], rows: list[dict], 
     for w in words:
         if w.row not in sentences:
             toks = tokenize(rows[w.row]["spun"])
-            sentences[w.row] = [BOS, BOS, *(t.text.lower() for t in toks), EOS, EOS], {t.start: j for j, t in enumerate(toks)}
+            words_of = [BOS, BOS, *(t.text.lower() for t in toks), EOS, EOS]
+            sentences[w.row] = words_of, {t.start: j for j, t in enumerate(toks)}
         ctx, at = sentences[w.row]
         j, f, key = at[w.start], w.ws.features, w.ws.token.text.lower()
         both = tables[0].get((key, ctx[j + 1], ctx[j + 3]))

@@ -36,7 +36,7 @@ def test_harness_metrics(lexicon):
     assert sacre_scores(["a b c d e"], ["a b c d e"])["BLEU"][0] == pytest.approx(100)
 
 
-def test_the_table_shows_no_clean_change_rate_for_a_set_without_clean_rows(lexicon):
+def test_the_table_shows_no_figure_where_there_is_none(lexicon):
     from restore.evaluate import format_table
 
     spun_only = [{"spun": "we met successful the metropolis", "clean": "we met in the city",
