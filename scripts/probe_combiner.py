@@ -3,6 +3,7 @@
     python scripts/probe_combiner.py        # about 1 minute
     python scripts/probe_combiner.py --nlm  # and the neural LM's evidence: about 6 minutes more
     python scripts/probe_combiner.py --counts 1  # and wider counts of the spun train split: 1 minute more
+    python scripts/probe_combiner.py --reread 0.6  # and the tagger's second reading: 1 minute more
 
 The shipped combined signal is a logistic regression over ten features (`FEATURES["combined"]`
 in `restore/detect.py`), fitted on 3,000 spun validation sentences. This fits, on those same
@@ -22,6 +23,11 @@ word between both its neighbours at once ("successful the latest") and next to t
 to its left and two to its right, each as a shift of the word's log-odds (`neighbour_shift`'s
 formula; the triple's from the rate its two neighbour shifts give), and whether the triple was
 seen at all.
+
+`--reread S` reads each sentence a second time with every word that lexicon + context score at
+least S replaced by its likeliest single-word thesaurus original, as the LM's evidence reads a
+doubtful word's surely spun neighbours, and adds the tagger's context logit in that reading
+(and whether the word itself was replaced).
 """
 
 from __future__ import annotations
@@ -121,6 +127,37 @@ def with_counts(det: Detector, w: Labelled) -> list[float]:
     return shipped(det, w) + [w.ws.features[k] for k in ("lex_both", "both_seen", "lex_left2", "lex_right2")]
 
 
+def add_reread(det: Detector, rows: list[dict], words: list[Labelled], sure: float) -> None:
+    """Set features ctx2 and replaced of each word (`--reread`)."""
+    by_row: dict[int, list[Labelled]] = {}
+    for w in words:
+        by_row.setdefault(w.row, []).append(w)
+    texts, moved = [], []
+    for r, ws in by_row.items():
+        text, parts, pos, where = rows[r]["spun"], [], 0, {}
+        for w in ws:
+            orig = None
+            if w.ws.probs["lexicon+context"] >= sure:
+                orig = next((o for o in det._prior(w.ws.token.text.lower())[0] if " " not in o), None)
+            parts.append(text[pos : w.start])
+            where[w.start] = (sum(map(len, parts)), orig is not None)
+            parts.append(match_case(orig, w.ws.token.text) if orig else text[w.start : w.end])
+            pos = w.end
+        texts.append("".join(parts + [text[pos:]]))
+        moved.append(where)
+    for (r, ws), where, again in zip(by_row.items(), moved,
+                                     det.score_documents(texts, ("context",), with_hidden=False, prior=False)):
+        ctx = {x.token.start: x.features["ctx"] for x in again}
+        for w in ws:
+            start, replaced = where[w.start]
+            w.ws.features["ctx2"] = ctx.get(start, w.ws.features["ctx"]) if not replaced else w.ws.features["ctx"]
+            w.ws.features["replaced"] = float(replaced)
+
+
+def with_reread(det: Detector, w: Labelled) -> list[float]:
+    return shipped(det, w) + [w.ws.features["ctx2"], w.ws.features["replaced"]]
+
+
 def with_neural(det: Detector, w: Labelled) -> list[float]:
     return shipped(det, w) + [w.ws.features["nlm_gain"], w.ws.features["nlm_none"]]
 
@@ -160,6 +197,8 @@ def main() -> None:
     ap.add_argument("--corpus", default="../shared/corpus/train.jsonl.gz", help="the split --counts counts")
     ap.add_argument("--counts", type=int, metavar="N",
                     help="also context counts of the spun train split seen at least N times (the shipped pairs: 3)")
+    ap.add_argument("--reread", type=float, metavar="S",
+                    help="also the tagger's reading with the words scoring S or more restored (lexicon + context)")
     args = ap.parse_args()
     docs = read_docs(args.valid)
     det = Detector()
@@ -181,6 +220,11 @@ def main() -> None:
         add_context_counts(tables, fit_rows, fit_words)
         add_context_counts(tables, held_rows, held_out)
         features[f"{len(FEATURES['combined'])} shipped + 4 count features (seen {args.counts}+ times)"] = with_counts
+    if args.reread:
+        add_reread(det, fit_rows, fit_words, args.reread)
+        add_reread(det, held_rows, held_out, args.reread)
+        features[f"{len(FEATURES['combined'])} shipped + the second reading (words scoring {args.reread}+ restored)"] = \
+            with_reread
     for label, feats in features.items():
         xa = np.array([feats(det, w) for w in fit_words])
         xb = np.array([feats(det, w) for w in held_out])
