@@ -223,8 +223,8 @@ def main() -> None:
     if args.reread:
         add_reread(det, fit_rows, fit_words, args.reread)
         add_reread(det, held_rows, held_out, args.reread)
-        features[f"{len(FEATURES['combined'])} shipped + the second reading (words scoring {args.reread}+ restored)"] = \
-            with_reread
+        label = f"{len(FEATURES['combined'])} shipped + the second reading (words scoring {args.reread}+ restored)"
+        features[label] = with_reread
     for label, feats in features.items():
         xa = np.array([feats(det, w) for w in fit_words])
         xb = np.array([feats(det, w) for w in held_out])
