@@ -26,7 +26,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -237,6 +237,15 @@ def _ruled_out(p: float, share: float) -> float:
     return rest / (rest + 1 - p) if rest + 1 - p > 0 else 0.0
 
 
+def count_shift(counts: Sequence[int] | None, p_word: float) -> float:
+    """How far a word's (spun, natural) counts in some context, pulled towards its own rate
+    `p_word` by NEIGHBOUR_PRIOR pseudo-counts, move its spin log-odds; 0 without counts."""
+    if counts is None:
+        return 0.0
+    spun, natural = counts
+    return _logit((spun + NEIGHBOUR_PRIOR * p_word) / (spun + natural + NEIGHBOUR_PRIOR)) - _logit(p_word)
+
+
 def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
@@ -414,11 +423,7 @@ class Detector:
         """How far one neighbour moves the word's spin log-odds, as counted when the train split
         was spun: the lexicon signal with a little context, from far more text than the tagger
         saw ("successful the" is spun, "a successful" natural); 0 for pairs too rare to keep."""
-        counts = self.neighbours[side].get(word, {}).get(neighbour)
-        if counts is None:
-            return 0.0
-        spun, natural = counts
-        return _logit((spun + NEIGHBOUR_PRIOR * p_word) / (spun + natural + NEIGHBOUR_PRIOR)) - _logit(p_word)
+        return count_shift(self.neighbours[side].get(word, {}).get(neighbour), p_word)
 
     def eligible(self, text: str, tok: Token) -> bool:
         """Could a spinner have written this token? Names, acronyms and long numbers: no.

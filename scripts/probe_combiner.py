@@ -20,9 +20,9 @@ single-word thesaurus originals (those the trigram's lm_gain tries), and whether
 `--counts N` adds wider context counted as the shipped neighbour counts are (one spin of the
 train split, `restore.calibrate.spun_sentences`), keeping what was seen at least N times: the
 word between both its neighbours at once ("successful the latest") and next to the words two
-to its left and two to its right, each as a shift of the word's log-odds (`neighbour_shift`'s
-formula; the triple's from the rate its two neighbour shifts give), and whether the triple was
-seen at all.
+to its left and two to its right, each as a shift of the word's log-odds as the neighbour
+counts move it (`restore.detect.count_shift`; the triple's from the rate its two neighbour
+shifts give), and whether the triple was seen at all.
 
 `--reread S` reads each sentence a second time with every word that lexicon + context score at
 least S replaced by its likeliest single-word thesaurus original, as the LM's evidence reads a
@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from restore.calibrate import Labelled, fit_logistic, labelled_words, spun_sentences
-from restore.detect import FEATURES, NEIGHBOUR_PRIOR, Detector, _logit
+from restore.detect import FEATURES, Detector, count_shift
 from restore.lexicon import load_lexicon
 from restore.ngram import BOS, EOS
 from restore.nlm import NeuralLM, load_neural
@@ -103,10 +103,7 @@ def count_contexts(docs: list[str], least: int) -> tuple[Counts, Counts, Counts]
 def add_context_counts(tables: tuple[Counts, Counts, Counts], rows: list[dict], words: list[Labelled]) -> None:
     """Set features lex_both, both_seen, lex_left2 and lex_right2 of each word."""
     def shift(counts: list[int] | None, logit: float) -> float:
-        if counts is None:
-            return 0.0
-        p = 1 / (1 + math.exp(-logit))
-        return _logit((counts[0] + NEIGHBOUR_PRIOR * p) / (sum(counts) + NEIGHBOUR_PRIOR)) - logit
+        return count_shift(counts, 1 / (1 + math.exp(-logit)))
 
     sentences: dict[int, tuple[list[str], dict[int, int]]] = {}
     for w in words:
