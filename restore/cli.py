@@ -180,8 +180,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if args.hyp or args.ref:
         if not (args.hyp and args.ref):
             raise RestoreError("--hyp and --ref go together")
-        hyps = read_text(args.hyp, allow_empty=True).splitlines()
-        refs = read_text(args.ref, allow_empty=True).splitlines()
+        hyps = read_text(args.hyp, allow_empty=True).removeprefix("\ufeff").splitlines()
+        refs = read_text(args.ref, allow_empty=True).removeprefix("\ufeff").splitlines()
         if len(hyps) != len(refs):
             raise RestoreError(f"--hyp has {len(hyps)} lines but --ref has {len(refs)}")
         print(format_sacre(hyps, refs))

@@ -18,7 +18,8 @@ MAX_JSONL_BYTES = 2_000_000_000
 
 
 def read_text(source: str | None, max_bytes: int = MAX_BYTES, allow_empty: bool = False) -> str:
-    """Read a UTF-8 text file, or stdin for None/'-'; reject binary, non-UTF-8, huge or empty input."""
+    """Read a UTF-8 text file, or stdin for None/'-'; reject binary, non-UTF-8, huge or empty input.
+    A byte-order mark is kept, so that what is written back is the input, byte for byte."""
     name = "stdin" if source in (None, "-") else source
     try:
         if source in (None, "-"):
@@ -41,9 +42,7 @@ def read_text(source: str | None, max_bytes: int = MAX_BYTES, allow_empty: bool 
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise RestoreError(f"{name} is not UTF-8 text (bad byte at offset {e.start})") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not allow_empty and not text.strip():
+    if not allow_empty and not text.removeprefix("\ufeff").strip():
         raise RestoreError(f"{name} is empty")
     return text
 

@@ -41,8 +41,10 @@ def glued(text: str, tok: Token) -> bool:
 def bare(text: str, tok: Token) -> bool:
     """Does the token stand alone between spaces ("month" in "last month ago", not in "last
     month," or "“aggression”")? A spinner that splits its input on whitespace looks up only such
-    words: "month," is not in its thesaurus."""
-    return (tok.start == 0 or text[tok.start - 1].isspace()) and (tok.end == len(text) or text[tok.end].isspace())
+    words: "month," is not in its thesaurus. A byte-order mark before the text's first word is no
+    punctuation."""
+    first = tok.start <= 1 and text[: tok.start] in ("", "\ufeff")
+    return (first or text[tok.start - 1].isspace()) and (tok.end == len(text) or text[tok.end].isspace())
 
 
 def tokenize(text: str) -> list[Token]:

@@ -14,6 +14,7 @@ def run(*args, stdin=b""):
 @pytest.mark.parametrize("stdin,msg", [
     (b"", b"is empty"),
     (b"  \n\n", b"is empty"),
+    (b"\xef\xbb\xbf \n", b"is empty"),  # a byte-order mark alone
     (b"abc\x00def", b"binary"),
     (b"caf\xe9 au lait", b"not UTF-8"),
 ])
@@ -42,6 +43,16 @@ def test_spin_to_file_keeps_lines(tmp_path, lexicon_path):
     spun = out.read_bytes().decode()
     assert spun.count("\n") == TEXT.count("\n") and "\r\n" in spun and spun != TEXT
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_byte_order_mark_is_kept(tmp_path, lexicon_path):
+    p = run("spin", "-", "--lexicon", str(lexicon_path), "--rate", "1", stdin="\ufeffThe city in the state.".encode())
+    assert p.returncode == 0 and p.stdout.decode().startswith("\ufeffThe ") and "metropolis" in p.stdout.decode()
+    hyp, ref = tmp_path / "hyp.txt", tmp_path / "ref.txt"
+    hyp.write_bytes("\ufeffThe cat sat.".encode())
+    ref.write_bytes(b"The cat sat.")
+    p = run("eval", "--hyp", str(hyp), "--ref", str(ref))  # scored as text, not as a mark before "The"
+    assert p.returncode == 0 and b"BLEU" in p.stdout and b"100.0" in p.stdout
 
 
 def test_output_file_gets_plain_permissions(tmp_path):

@@ -83,6 +83,27 @@ def test_an_unspun_article_comes_back_byte_for_byte(pipe):
     assert doc.edits == [] and doc.restored() == article
 
 
+def test_a_byte_order_mark_comes_back_and_the_first_word_behind_it_is_restored(tmp_path):
+    """A file saved by a Windows editor starts with U+FEFF: `restore clean` of it unspun gives the
+    same bytes, and spun, the mark stays and the word behind it counts as bare, not attached."""
+    import subprocess
+    import sys
+
+    unspun = tmp_path / "unspun.txt"
+    unspun.write_bytes(("\ufeff" + " ".join(CLEAN[:4]) + "\r\n" + " ".join(CLEAN[4:])).encode())
+    spun = tmp_path / "spun.txt"
+    spun.write_bytes("\ufeffsuccessful the latest talks, authorities media said the brace met astatine noon.\n".encode())
+    outs = [subprocess.run([sys.executable, "-m", "restore.cli", "clean", str(f)], capture_output=True)
+            for f in (unspun, spun)]
+    assert [p.returncode for p in outs] == [0, 0] and outs[0].stdout == unspun.read_bytes()
+    assert outs[1].stdout.decode().startswith("\ufeffin the latest talks, government media")
+    p = subprocess.run([sys.executable, "-m", "restore.cli", "detect", str(spun), "--format", "json"],
+                       capture_output=True)
+    found = __import__("json").loads(p.stdout)
+    assert found["text"].startswith("\ufeff") and found["spans"][0]["text"] == "successful"
+    assert all(found["text"][s["start"]:s["end"]] == s["text"] for s in found["spans"])
+
+
 def test_ordinal_suffixes_are_never_flagged(pipe):
     text = "Officials successful the 11th gathering said the 3rd round would start connected Monday."
     assert {"th", "rd"}.isdisjoint(s.text for s in pipe.detector.detect(text))
