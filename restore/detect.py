@@ -38,7 +38,7 @@ from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
 from restore.spin import NUMBER_WORDS
 from restore.tagger import TaggerBundle, inference_dtype
-from restore.text import Token, bare, block_spans, glued, grouped, match_case, tokenize, units
+from restore.text import Token, bare, block_spans, glued, grouped, in_address, match_case, tokenize, units
 
 DEFAULT_DIR = DETECTOR_DIR
 T = TypeVar("T")
@@ -63,6 +63,10 @@ _WRITES_SHORTHAND = re.compile(r"\b(?:pct|mln|bln|dlrs|cts|shr|qtr|mths)\b")
 WRITTEN_SHORT = {"million": "mln", "dollars": "dlrs", "cents": "cts"}
 # a percentage is written in figures ("5 percent", "5%"): such a digit is no spun number word
 _PERCENTAGE = re.compile(r"\s*(?:%|percent(?:age)?\b|per cent\b|pct\b)")
+# a figure that is part of a larger one: a score, a fraction, a range or a time ("1-0", "1/3",
+# "24/7", "1 a.m."), where "one" would be no original; "[1]" and "(1)" (a note, a list item) below
+_PART_OF_FIGURE = re.compile(r"[-–/:]\d|\s*[ap]\.?m\b", re.IGNORECASE)
+_PART_OF_FIGURE_BEFORE = re.compile(r"\d[-–/:]$")
 # So is a digit before a magnitude in a text written in full ("2 million"), and before what a
 # spinner writes for one ("2 cardinal" is "2 million" spun); the newswire that writes "mln"
 # spells out "two mln", and there a "2 mln" is likelier spun.
@@ -432,14 +436,16 @@ class Detector:
         form is something a spinner writes ("Successful", not "Moscow").
         """
         w = tok.text
-        if glued(text, tok):
+        if glued(text, tok) or in_address(text, tok):
             return False
         if not tok.is_word:  # "1" for "one"; but not "November 6", "Article 5" or "5 percent"
             if self._ends_figure_phrase(text, tok):
                 return True
             before = text[: tok.start].rstrip().rsplit(" ", 1)[-1]
             return (w in _DIGITS and not (before[:1].isupper() and before.isalpha())
-                    and not _PERCENTAGE.match(text, tok.end))
+                    and not _PERCENTAGE.match(text, tok.end) and not _PART_OF_FIGURE.match(text, tok.end)
+                    and not _PART_OF_FIGURE_BEFORE.search(text, 0, tok.start)
+                    and not (text[tok.start - 1 : tok.start] in ("[", "(") and text[tok.end : tok.end + 1] in ("]", ")")))
         if w.islower():
             return True
         initial = not text[: tok.start].strip(" \t\"“‘'([")

@@ -8,7 +8,7 @@ from restore.calibrate import Labelled, fit_prior
 from restore.detect import Detector, RatePrior, WordScore, inflected_readings
 from restore.errors import RestoreError
 from restore.spin import Policy, Spinner
-from restore.text import Token, glued, tokenize
+from restore.text import Token, glued, in_address, tokenize
 
 PRIOR = RatePrior(base=0.25, a=0.5, b=4.5)
 
@@ -108,6 +108,19 @@ def test_glued_tokens_are_not_words_a_spinner_swaps(text, word, lexicon):
     assert not glued(text, tokenize(text)[0])
     spinner = Spinner(lexicon, Policy(rate=1.0, choice="first"))
     assert spinner.spin(text.replace("meeting", "city"), seed=0).spun.split()[1] == text.split()[1]
+
+
+@pytest.mark.parametrize("text, inside", [
+    ("see https://example.com/user/state now", ["https", "example", "com", "user", "state"]),
+    ("Follow @user and #tag today", ["user", "tag"]),
+    ("write to press@state.org.", ["press", "state", "org"]),
+    ("at www.state.gov/user, or", ["www", "state", "gov", "user"]),
+    ("saved in /home/user/state.txt", ["home", "user", "state", "txt"]),
+    ("the world’s #1 player", ["1"]),
+    ("the U.S. state said at 10 a.m. (local time) that “state” and/or km/h, e.g. Russia’s", []),
+])
+def test_addresses_handles_hashtags_and_paths_are_no_prose(text, inside):
+    assert [t.text for t in tokenize(text) if in_address(text, t)] == inside
 
 
 def test_spinning_counts_each_word_next_to_its_neighbours(lexicon):

@@ -11,6 +11,7 @@ from restore.lexicon import load_lexicon
 from restore.paths import DETECTOR_DIR
 from restore.pipeline import Pipeline
 from restore.spin import PRESETS, Policy, Spinner
+from restore.text import tokenize
 
 pytestmark = pytest.mark.skipif(not (DETECTOR_DIR / "calibration.json").is_file(), reason="no shipped model")
 
@@ -460,6 +461,24 @@ def test_a_digit_in_a_percentage_is_no_spun_number_word(pipe):
     for text, eligible in [("rose 5 percent", False), ("rose 5 per cent", False), ("rose 5% in May", False),
                            ("rose 5 pct", False), ("help 1 different", True), ("about 5 new cases", True)]:
         tok = next(t for t in tokenize(text) if t.text in ("5", "1"))
+        assert det.eligible(text, tok) is eligible, text
+
+
+def test_addresses_notes_scores_and_times_are_left_as_written(pipe):
+    """Scraped articles carry links, handles, notes and scores. A spun one is surely spun, and
+    its "user" (for "consumer"?) or "1" (for "one") would be restored: a broken link, "[one]"."""
+    spun = ("North Korean person Kim Jong Un met officials successful Moscow betwixt talks connected Tuesday, "
+            "authorities media said [1]. The squad won 1-0, and 1/3 of fans left astatine 1 a.m. (1) "
+            "Follow @user, #state or https://example.com/user/state successful the report.")
+    out = pipe(spun).restored()
+    for kept in ("[1]", "1-0", "1/3", "1 a.m.", "(1)", "@user", "#state", "https://example.com/user/state"):
+        assert kept in out, (kept, out)
+    assert "in Moscow between talks on Tuesday" in out and "at 1 a.m." in out and "in the report" in out
+    det = pipe.detector
+    for text, eligible in [("won 1-0", False), ("1/3 of", False), ("the 2-1 win", False), ("at 1 am", False),
+                           ("note [1].", False), ("(1) first", False), ("help 1 different", True),
+                           ("at 1 amendment", True), ("1 (one)", True)]:
+        tok = next(t for t in tokenize(text) if t.text in ("1", "2"))
         assert det.eligible(text, tok) is eligible, text
 
 
