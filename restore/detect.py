@@ -38,7 +38,7 @@ from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
 from restore.spin import NUMBER_WORDS
 from restore.tagger import TaggerBundle, inference_dtype
-from restore.text import Token, bare, block_spans, glued, grouped, in_address, match_case, tokenize, units
+from restore.text import Token, bare, block_spans, glued, grouped, match_case, not_prose, tokenize, units
 
 DEFAULT_DIR = DETECTOR_DIR
 T = TypeVar("T")
@@ -436,7 +436,7 @@ class Detector:
         form is something a spinner writes ("Successful", not "Moscow").
         """
         w = tok.text
-        if glued(text, tok) or in_address(text, tok):
+        if glued(text, tok) or not_prose(text, tok):
             return False
         if not tok.is_word:  # "1" for "one"; but not "November 6", "Article 5" or "5 percent"
             if self._ends_figure_phrase(text, tok):

@@ -38,23 +38,25 @@ def glued(text: str, tok: Token) -> bool:
     return (tok.start > 0 and text[tok.start - 1].isalnum()) or (tok.end < len(text) and text[tok.end].isalnum())
 
 
-# What marks a string between spaces as an address rather than prose: a scheme, an @, a leading
-# #, ~, slash or backslash, "www." or a dot before a top-level domain ("example.com/user", "state.gov").
-_ADDRESS_RE = re.compile(r"://|@|^[#~/\\]|^\.{1,2}/|^www\.|[^\W_]\.[a-z]{2,}(?:[/?#:]|$)", re.IGNORECASE)
+# What marks a string between spaces as no prose: a scheme, an @, a leading #, ~, slash or
+# backslash, "www.", a dot before a top-level domain ("example.com/user", "state.gov"), an HTML
+# entity ("&amp;", "&#8217;").
+_NOT_PROSE_RE = re.compile(r"://|@|^[#~/\\]|^\.{1,2}/|^www\.|[^\W_]\.[a-z]{2,}(?:[/?#:]|$)|&#?[a-z0-9]+(?:;|$)",
+                           re.IGNORECASE)
 _ENDS = "\"“”‘’'()[]<>{}.,;:!?"
 
 
-def in_address(text: str, tok: Token) -> bool:
-    """Is the token part of a web or e-mail address, a handle, a hashtag or a file path
-    ("user" in "https://example.com/user", "@user", "#tag", "/home/user")? Its words are no
-    prose, and a spinner that looks words up between spaces never finds such a string in its
-    thesaurus; restoring "user" there would break the link."""
+def not_prose(text: str, tok: Token) -> bool:
+    """Is the token part of a web or e-mail address, a handle, a hashtag, a file path or an HTML
+    entity ("user" in "https://example.com/user", "@user", "#tag", "/home/user", "amp" in
+    "&amp;")? A spinner that looks words up between spaces never finds such a string in its
+    thesaurus, and restoring "user" there would break the link."""
     a, b = tok.start, tok.end
     while a > 0 and not text[a - 1].isspace():
         a -= 1
     while b < len(text) and not text[b].isspace():
         b += 1
-    return (a < tok.start or b > tok.end) and bool(_ADDRESS_RE.search(text[a:b].strip(_ENDS)))
+    return (a < tok.start or b > tok.end) and bool(_NOT_PROSE_RE.search(text[a:b].strip(_ENDS)))
 
 
 def bare(text: str, tok: Token) -> bool:

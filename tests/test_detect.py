@@ -8,7 +8,7 @@ from restore.calibrate import Labelled, fit_prior
 from restore.detect import Detector, RatePrior, WordScore, inflected_readings
 from restore.errors import RestoreError
 from restore.spin import Policy, Spinner
-from restore.text import Token, glued, in_address, tokenize
+from restore.text import Token, glued, not_prose, tokenize
 
 PRIOR = RatePrior(base=0.25, a=0.5, b=4.5)
 
@@ -117,10 +117,11 @@ def test_glued_tokens_are_not_words_a_spinner_swaps(text, word, lexicon):
     ("at www.state.gov/user, or", ["www", "state", "gov", "user"]),
     ("saved in /home/user/state.txt", ["home", "user", "state", "txt"]),
     ("the world’s #1 player", ["1"]),
+    ("Smith &amp; Sons said&#8217;s", ["amp", "said", "8217", "s"]),
     ("the U.S. state said at 10 a.m. (local time) that “state” and/or km/h, e.g. Russia’s", []),
 ])
-def test_addresses_handles_hashtags_and_paths_are_no_prose(text, inside):
-    assert [t.text for t in tokenize(text) if in_address(text, t)] == inside
+def test_addresses_handles_hashtags_paths_and_entities_are_no_prose(text, inside):
+    assert [t.text for t in tokenize(text) if not_prose(text, t)] == inside
 
 
 def test_spinning_counts_each_word_next_to_its_neighbours(lexicon):
