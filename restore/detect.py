@@ -38,7 +38,8 @@ from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
 from restore.spin import NUMBER_WORDS
 from restore.tagger import TaggerBundle, inference_dtype
-from restore.text import Token, bare, block_spans, glued, grouped, match_case, not_prose, tokenize, units
+from restore.text import (Token, bare, block_spans, glued, grouped, hard_wrapped, match_case, not_prose, tokenize,
+                          units)
 
 DEFAULT_DIR = DETECTOR_DIR
 T = TypeVar("T")
@@ -67,6 +68,7 @@ _PERCENTAGE = re.compile(r"\s*(?:%|percent(?:age)?\b|per cent\b|pct\b)")
 # "24/7", "1 a.m."), where "one" would be no original; "[1]" and "(1)" (a note, a list item) below
 _PART_OF_FIGURE = re.compile(r"[-–/:]\d|\s*[ap]\.?m\b", re.IGNORECASE)
 _PART_OF_FIGURE_BEFORE = re.compile(r"\d[-–/:]$")
+_LINE_END_GAP = re.compile(r"[ \t]*\r?\n[ \t]*")  # between two words of a hard-wrapped sentence
 # So is a digit before a magnitude in a text written in full ("2 million"), and before what a
 # spinner writes for one ("2 cardinal" is "2 million" spun); the newswire that writes "mln"
 # spells out "two mln", and there a "2 mln" is likelier spun.
@@ -454,10 +456,13 @@ class Detector:
 
     def _ends_figure_phrase(self, text: str, tok: Token) -> bool:
         """Is this figure the last word of a multiword term that ends in one ("atomic number 49"
-        spelt out, lowercase, one space apart), so that `phrases` can read the term as one span?"""
+        spelt out, lowercase, one space or a wrapped line end apart), so that `phrases` can read the
+        term as one span?"""
         for key in self._figure_phrases.get(tok.text, ()):
-            start = tok.end - len(key)
-            if start >= 0 and text[start : tok.end] == key and (start == 0 or not text[start - 1].isalnum()):
+            lo = max(0, tok.end - 2 * len(key))
+            window = _LINE_END_GAP.sub(" ", text[lo : tok.end])
+            start = len(window) - len(key)
+            if start >= 0 and window[start:] == key and (not window[start - 1].isalnum() if start else lo == 0):
                 return True
         return False
 
@@ -839,7 +844,8 @@ class Detector:
                            and not (in_full and self._figure_of_magnitude(part, run))]
                 where = [(run[0].token.start, run[-1].token.end) for run in flagged]
                 # the originals head was trained to name a phrase's original on its first word
-                cands = (self.candidates_many([part[a:b] for a, b in where], [run[0].hidden for run in flagged],
+                cands = (self.candidates_many([" ".join(part[a:b].split()) for a, b in where],
+                                              [run[0].hidden for run in flagged],
                                               self.n_candidates, ruled_out=ruled_out, raised=raised)
                          if with_candidates else [[] for _ in where])
                 spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), cs)
@@ -865,17 +871,23 @@ class Detector:
         one run, so the phrase is flagged and restored as a whole (longest first); every other
         word is a run of its own. A run is scored by the mean of its words' probabilities (a
         natural "operating room" with one doubtful word scores lower than a phrase all spun;
-        validation BLEU within the clean budget 86.51, scored by the likeliest word 86.18)."""
+        validation BLEU within the clean budget 86.51, scored by the likeliest word 86.18).
+        In a hard-wrapped text a phrase may run over a line end ("information processing\nsystem")."""
+        wrapped = hard_wrapped(text.splitlines())
+
+        def joined(gap: str) -> bool:
+            return gap == " " or (wrapped and gap.strip(" \t\r") == "\n")
+
         runs: list[list[WordScore]] = []
         i = 0
         while i < len(words):
             longest = min(MAX_PHRASE, len(words) - i) if words[i].token.text.lower() in self._phrase_starts else 1
-            spaced = 1  # words from i on, one space apart
-            while spaced < longest and text[words[i + spaced - 1].token.end : words[i + spaced].token.start] == " ":
+            spaced = 1  # words from i on, one space (or a wrapped line end) apart
+            while spaced < longest and joined(text[words[i + spaced - 1].token.end : words[i + spaced].token.start]):
                 spaced += 1
             for n in range(spaced, 1, -1):
                 run = words[i : i + n]
-                if text[run[0].token.start : run[-1].token.end].lower() in self.lex.inverse:
+                if " ".join(ws.token.text for ws in run).lower() in self.lex.inverse:
                     break
             else:
                 run = words[i : i + 1]

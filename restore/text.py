@@ -106,19 +106,52 @@ MAX_UNIT_WORDS = 60
 
 
 def units(text: str) -> list[tuple[int, int]]:
-    """[start, end) of the sentences of every line of `text`; overlong ones cut every 60 words
+    """[start, end) of the sentences of every paragraph of `text`; overlong ones cut every 60 words
     (the tagger reads at most 128 pieces, and unpunctuated text must still be read whole)."""
-    out, start = [], 0
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
+    out = []
+    for start, body in paragraphs(text):
         for a, b in sentence_spans(body):
             if not body[a:b].strip():
                 continue
             words = [m.start() for m in _WORD_START_RE.finditer(body, a, b)]
             cuts = [a] + words[MAX_UNIT_WORDS::MAX_UNIT_WORDS] + [b]
             out.extend((start + x, start + y) for x, y in zip(cuts, cuts[1:]))
+    return out
+
+
+def paragraphs(text: str) -> list[tuple[int, str]]:
+    """(offset, text) of each paragraph, without its line end: a line each, as news is written
+    (a headline, a dateline and a paragraph a line), or in a hard-wrapped text (`hard_wrapped`)
+    the lines between blank ones, since its line ends fall mid-sentence ("met with Russia's\n
+    resources minister"): read a line at a time, neither half would be a sentence."""
+    lines = text.splitlines(keepends=True)
+    if hard_wrapped(lines):
+        groups: list[str] = []
+        after_blank = True
+        for line in lines:  # a line of text after a blank one starts a paragraph; the rest join the last
+            blank = not line.strip()
+            if groups and (blank or not after_blank):
+                groups[-1] += line
+            else:
+                groups.append(line)
+            after_blank = blank
+        lines = groups
+    out, start = [], 0
+    for line in lines:
+        out.append((start, line.rstrip("\r\n")))
         start += len(line)
     return out
+
+
+def hard_wrapped(lines: list[str]) -> bool:
+    """Are these lines cut at a width, as plain-text mail and many scraped pages are? At least
+    four lines of text, half of them 40 characters or longer, nine in ten at most 100, and a
+    third ending mid-sentence: news written a paragraph a line has longer lines, or short ones
+    that end their sentences, and a list or a table has shorter ones."""
+    text = [line.rstrip() for line in lines if line.strip()]
+    lengths = sorted(map(len, text))
+    return (len(lengths) >= 4 and lengths[len(lengths) // 2] >= 40 and lengths[(len(lengths) - 1) * 9 // 10] <= 100
+            and 3 * sum(line[-1].isalnum() or line[-1] in ",;-" for line in text) >= len(text))
 
 
 BLOCK_CHARS = 20_000

@@ -215,6 +215,26 @@ def test_units_cut_long_unpunctuated_text():
     assert " ".join(text[a:b] for a, b in spans).split() == text.split()
 
 
+def test_a_hard_wrapped_text_is_read_in_whole_sentences():
+    import textwrap
+
+    from restore.text import hard_wrapped, paragraphs, units
+
+    paras = ["The minister said on Tuesday that the government would cut taxes for small firms in the north, "
+             "and that talks with the unions would go on next month. Officials met in the capital.",
+             "Critics said the plan would do little to help families on low incomes, and they called for a new "
+             "deal before the end of the year."]
+    news = "\n".join(paras) + "\n"  # a paragraph a line
+    wrapped = "\n\n".join(textwrap.fill(p, 60) for p in paras) + "\r\n"
+    assert hard_wrapped(wrapped.splitlines()) and not hard_wrapped(news.splitlines())
+    assert not hard_wrapped(["A list of items", "one a line", "all of them short", "as lists are"])
+    for text in (news, wrapped):
+        assert [" ".join(text[a:b].split()[:2]) for a, b in units(text)] == ["The minister", "Officials met",
+                                                                              "Critics said"]
+        assert all(text[a : a + len(body)] == body for a, body in paragraphs(text))
+    assert [body.count("\n") for _, body in paragraphs(wrapped)] == [textwrap.fill(p, 60).count("\n") for p in paras]
+
+
 def test_span_tokenizer_roundtrip(tiny_model):
     import sentencepiece as spm
 

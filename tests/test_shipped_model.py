@@ -105,6 +105,22 @@ def test_a_byte_order_mark_comes_back_and_the_first_word_behind_it_is_restored(t
     assert all(found["text"][s["start"]:s["end"]] == s["text"] for s in found["spans"])
 
 
+def test_a_hard_wrapped_article_is_restored_as_its_unwrapped_text_is(pipe):
+    """Plain-text mail and many scraped pages cut lines at a width, mid-sentence. Read a line at a
+    time, neither half of a sentence was one (validation articles wrapped at 72: BLEU 86.61 ->
+    85.13, 2 of 100 unspun ones edited); a spun phrase may also run over a line end."""
+    import textwrap
+
+    paras = [" ".join(CLEAN[:5]), " ".join(CLEAN[5:])]
+    spun = Spinner(load_lexicon(), Policy(rate=0.55)).spin("\n".join(paras), seed=3).spun
+    wrapped = "\n\n".join(textwrap.fill(p, 64) for p in spun.split("\n")) + "\nConsumer credit rose atomic number\n49 January."
+    spun += " Consumer credit rose atomic number 49 January."
+    out = pipe(wrapped).restored()
+    assert out.split() == pipe(spun).restored().split() and "rose in January" in out
+    unspun = "\n\n".join(textwrap.fill(p, 64) for p in paras) + "\n"
+    assert pipe(unspun).restored() == unspun
+
+
 def test_ordinal_suffixes_are_never_flagged(pipe):
     text = "Officials successful the 11th gathering said the 3rd round would start connected Monday."
     assert {"th", "rd"}.isdisjoint(s.text for s in pipe.detector.detect(text))
