@@ -64,8 +64,7 @@ _WRITES_SHORTHAND = re.compile(r"\b(?:pct|mln|bln|dlrs|cts|shr|qtr|mths)\b")
 WRITTEN_SHORT = {"million": "mln", "dollars": "dlrs", "cents": "cts"}
 # a percentage is written in figures ("5 percent", "5%"): such a digit is no spun number word
 _PERCENTAGE = re.compile(r"\s*(?:%|percent(?:age)?\b|per cent\b|pct\b)")
-# a figure that is part of a larger one: a score, a fraction, a range or a time ("1-0", "1/3",
-# "24/7", "1 a.m."), where "one" would be no original; "[1]" and "(1)" (a note, a list item) below
+# a figure that is part of a larger one (`_in_larger_figure`): what follows it, what precedes it
 _PART_OF_FIGURE = re.compile(r"[-–/:]\d|\s*[ap]\.?m\b", re.IGNORECASE)
 _PART_OF_FIGURE_BEFORE = re.compile(r"\d[-–/:]$")
 _LINE_END_GAP = re.compile(r"[ \t]*\r?\n[ \t]*")  # between two words of a hard-wrapped sentence
@@ -166,6 +165,13 @@ class WordScore:
     probs: dict[str, float]  # lexicon / context / combined
     hidden: torch.Tensor | None  # encoder state of the word's first piece, when asked for
     bare: bool = True  # nothing attached (`text.bare`): "month", not "month," or "“aggression”"
+
+
+def _in_larger_figure(text: str, tok: Token) -> bool:
+    """Is this figure part of a score, a fraction, a range or a time ("1-0", "1/3", "24/7", "1 a.m."),
+    or a note or list item ("[1]", "(1)")? There "one" would be no original."""
+    return bool(_PART_OF_FIGURE.match(text, tok.end) or _PART_OF_FIGURE_BEFORE.search(text, 0, tok.start)
+                or (text[tok.start - 1 : tok.start] in ("[", "(") and text[tok.end : tok.end + 1] in ("]", ")")))
 
 
 def _is_number(word: str) -> bool:
@@ -445,9 +451,7 @@ class Detector:
                 return True
             before = text[: tok.start].rstrip().rsplit(" ", 1)[-1]
             return (w in _DIGITS and not (before[:1].isupper() and before.isalpha())
-                    and not _PERCENTAGE.match(text, tok.end) and not _PART_OF_FIGURE.match(text, tok.end)
-                    and not _PART_OF_FIGURE_BEFORE.search(text, 0, tok.start)
-                    and not (text[tok.start - 1 : tok.start] in ("[", "(") and text[tok.end : tok.end + 1] in ("]", ")")))
+                    and not _PERCENTAGE.match(text, tok.end) and not _in_larger_figure(text, tok))
         if w.islower():
             return True
         initial = not text[: tok.start].strip(" \t\"“‘'([")

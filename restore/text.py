@@ -43,7 +43,7 @@ def glued(text: str, tok: Token) -> bool:
 # entity ("&amp;", "&#8217;").
 _NOT_PROSE_RE = re.compile(r"://|@|^[#~/\\]|^\.{1,2}/|^www\.|[^\W_]\.[a-z]{2,}(?:[/?#:]|$)|&#?[a-z0-9]+(?:;|$)",
                            re.IGNORECASE)
-_ENDS = "\"“”‘’'()[]<>{}.,;:!?"
+_ENDS = "\"“”‘’'()[]<>{}.,;:!?"  # what prose puts around an address: "(see example.com)."
 
 
 def not_prose(text: str, tok: Token) -> bool:
@@ -122,8 +122,8 @@ def units(text: str) -> list[tuple[int, int]]:
 def paragraphs(text: str) -> list[tuple[int, str]]:
     """(offset, text) of each paragraph, without its line end: a line each, as news is written
     (a headline, a dateline and a paragraph a line), or in a hard-wrapped text (`hard_wrapped`)
-    the lines between blank ones, since its line ends fall mid-sentence ("met with Russia's\n
-    resources minister"): read a line at a time, neither half would be a sentence."""
+    the lines between blank ones, since its line ends fall mid-sentence (a line ending "met with
+    Russia's", the next "resources minister"): read a line at a time, neither half is a sentence."""
     lines = text.splitlines(keepends=True)
     if hard_wrapped(lines):
         groups: list[str] = []
