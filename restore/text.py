@@ -47,10 +47,12 @@ _ENDS = "\"“”‘’'()[]<>{}.,;:!?"  # what prose puts around an address: "(
 
 
 def not_prose(text: str, tok: Token) -> bool:
-    """Is the token part of a web or e-mail address, a handle, a hashtag, a file path or an HTML
-    entity ("user" in "https://example.com/user", "@user", "#tag", "/home/user", "amp" in
-    "&amp;")? A spinner that looks words up between spaces never finds such a string in its
-    thesaurus, and restoring "user" there would break the link."""
+    """Is the token part of a web or e-mail address, a handle, a hashtag, a file path, an HTML
+    entity or the name of a tag ("user" in "https://example.com/user", "@user", "#tag",
+    "/home/user", "amp" in "&amp;", "b" in "<b>")? A spinner that looks words up between spaces
+    never finds such a string in its thesaurus, and restoring "user" there would break the link."""
+    if text[max(tok.start - 2, 0) : tok.start].endswith(("<", "</")):
+        return True
     a, b = tok.start, tok.end
     while a > 0 and not text[a - 1].isspace():
         a -= 1

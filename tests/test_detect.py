@@ -118,6 +118,7 @@ def test_glued_tokens_are_not_words_a_spinner_swaps(text, word, lexicon):
     ("saved in /home/user/state.txt", ["home", "user", "state", "txt"]),
     ("the world’s #1 player", ["1"]),
     ("Smith &amp; Sons said&#8217;s", ["amp", "said", "8217", "s"]),
+    ("<p>The <b>meeting</b> ended</p>", ["p", "b", "b", "p"]),
     ("the U.S. state said at 10 a.m. (local time) that “state” and/or km/h, e.g. Russia’s", []),
 ])
 def test_addresses_handles_hashtags_paths_and_entities_are_no_prose(text, inside):
