@@ -880,7 +880,7 @@ class Detector:
         wrapped = hard_wrapped(text.splitlines())
 
         def joined(gap: str) -> bool:
-            return gap == " " or (wrapped and gap.strip(" \t\r") == "\n")
+            return gap == " " or (wrapped and _LINE_END_GAP.fullmatch(gap) is not None)
 
         runs: list[list[WordScore]] = []
         i = 0
