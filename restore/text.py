@@ -44,13 +44,20 @@ def glued(text: str, tok: Token) -> bool:
 _NOT_PROSE_RE = re.compile(r"://|@|^[#~/\\]|^\.{1,2}/|^www\.|[^\W_]\.[a-z]{2,}(?:[/?#:]|$)|&#?[a-z0-9]+(?:;|$)",
                            re.IGNORECASE)
 _ENDS = "\"“”‘’'()[]<>{}.,;:!?"  # what prose puts around an address: "(see example.com)."
+# What marks a string between spaces as code: a word joined to another by an underscore
+# ("yield_expression", "__getattr__"), a call or an index ("append()", "lists[0]"), a dotted
+# name ("s.append", "object.__dict__"; "e.g." and "a.m." are no names), an assignment
+# ("key=value"), a backtick or "::". Read before the punctuation around the string is
+# stripped: "append()" is code, "(besides" prose.
+_CODE_RE = re.compile(r"[^\W_]_|_[^\W_]|[^\W_][(\[]|[^\W_]\.[a-z_]\w|[^\W_]=|=[^\W_]|`|::")
 
 
 def not_prose(text: str, tok: Token) -> bool:
     """Is the token part of a web or e-mail address, a handle, a hashtag, a file path, an HTML
-    entity or the name of a tag ("user" in "https://example.com/user", "@user", "#tag",
-    "/home/user", "amp" in "&amp;", "b" in "<b>")? A spinner that looks words up between spaces
-    never finds such a string in its thesaurus, and restoring "user" there would break the link."""
+    entity, the name of a tag or code ("user" in "https://example.com/user", "@user", "#tag",
+    "/home/user", "amp" in "&amp;", "b" in "<b>", "expression" in "yield_expression" or
+    "append" in "s.append(x)")? A spinner that looks words up between spaces never finds such a
+    string in its thesaurus, and restoring "user" there would break the link."""
     if text[max(tok.start - 2, 0) : tok.start].endswith(("<", "</")):
         return True
     a, b = tok.start, tok.end
@@ -58,7 +65,8 @@ def not_prose(text: str, tok: Token) -> bool:
         a -= 1
     while b < len(text) and not text[b].isspace():
         b += 1
-    return (a < tok.start or b > tok.end) and bool(_NOT_PROSE_RE.search(text[a:b].strip(_ENDS)))
+    return (a < tok.start or b > tok.end) and bool(_CODE_RE.search(text, a, b)
+                                                   or _NOT_PROSE_RE.search(text[a:b].strip(_ENDS)))
 
 
 def bare(text: str, tok: Token) -> bool:

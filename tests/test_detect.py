@@ -119,6 +119,9 @@ def test_glued_tokens_are_not_words_a_spinner_swaps(text, word, lexicon):
     ("the world’s #1 player", ["1"]),
     ("Smith &amp; Sons said&#8217;s", ["amp", "said", "8217", "s"]),
     ("<p>The <b>meeting</b> ended</p>", ["p", "b", "b", "p"]),
+    ("the yield_expression of __getattr__ now", ["yield", "expression", "getattr"]),
+    ("call s.append(x) or “append()” on lists[0].", ["s", "append", "x", "append", "lists", "0"]),
+    ("set key=value, `state` or Foo::bar (besides)", ["key", "value", "state", "Foo", "bar"]),
     ("the U.S. state said at 10 a.m. (local time) that “state” and/or km/h, e.g. Russia’s", []),
 ])
 def test_addresses_handles_hashtags_paths_and_entities_are_no_prose(text, inside):

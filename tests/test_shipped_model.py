@@ -480,6 +480,19 @@ def test_a_digit_in_a_percentage_is_no_spun_number_word(pipe):
         assert det.eligible(text, tok) is eligible, text
 
 
+def test_code_in_an_article_is_left_as_written(pipe):
+    """A spun article that quotes code is surely spun, and the words of its identifiers, calls
+    and attributes were restored as prose: "yield_expression" became "output_saying",
+    "s.append(x)" "s.add(x)", "object.__getattr__" "web.__getattr__"."""
+    spun = ("North Korean person Kim Jong Un met officials successful Moscow betwixt talks connected Tuesday, "
+            "authorities media said. The saying yield_expression gives a web, and s.append(x) adds one "
+            "astatine the end; call object.__getattr__(self, name) or set key=value successful the config.")
+    out = pipe(spun).restored()
+    for kept in ("yield_expression", "s.append(x)", "object.__getattr__(self, name)", "key=value"):
+        assert kept in out, (kept, out)
+    assert "in Moscow between talks on Tuesday" in out and "at the end" in out and "in the config" in out
+
+
 def test_addresses_notes_scores_and_times_are_left_as_written(pipe):
     """Scraped articles carry links, handles, notes and scores. A spun one is surely spun, and
     its "user" (for "consumer"?) or "1" (for "one") would be restored: a broken link, "[one]"."""
