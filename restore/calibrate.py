@@ -15,8 +15,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from restore.detect import (ATTACHED_CLEAN_RATE, ATTACHED_GATE, ATTACHED_HIGH, FEATURES, GATE, MIN_RATE, Detector,
-                            RatePrior, WordScore)
+from restore.detect import (ATTACHED_CLEAN_RATE, ATTACHED_GATE, ATTACHED_HIGH, FEATURES, GATE, LIGHT_RATE, LIGHT_WORDS,
+                            MIN_RATE, Detector, RatePrior, WordScore)
 from restore.evaluate import sacre_scores
 from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
@@ -201,7 +201,8 @@ def fit_prior(det: Detector, words: list[Labelled], clean_words: list[Labelled],
             for strength in (2.5, 5.0, 10.0, 20.0):
                 params = {"base": base, "a": mean * strength, "b": (1 - mean) * strength, "gate": GATE,
                           "attached_gate": ATTACHED_GATE, "attached_high": ATTACHED_HIGH,
-                          "attached_clean_rate": ATTACHED_CLEAN_RATE, "min_rate": MIN_RATE}
+                          "attached_clean_rate": ATTACHED_CLEAN_RATE, "min_rate": MIN_RATE,
+                          "light_words": LIGHT_WORDS, "light_rate": LIGHT_RATE}
                 prior = RatePrior(**params)
                 hits = flagged(prior, spun_rows)
                 prec, rec = sum(hits) / max(len(hits), 1), sum(hits) / max(positives, 1)

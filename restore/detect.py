@@ -290,6 +290,17 @@ GATE = -1.0
 ATTACHED_GATE = -4.0
 ATTACHED_HIGH = 0.9
 ATTACHED_CLEAN_RATE = 0.0151
+# A text of at least LIGHT_WORDS scored words whose words look spun at a rate below LIGHT_RATE
+# (`RatePrior.rate`) has nothing flagged either. Spinners swap about a quarter of the words; a
+# long text in which a few in a hundred look spun, each surely, is one whose own vocabulary our
+# news corpus seldom writes (technical prose: "expression", "module", "attribute"), and the
+# evidence gate, which trusts each word's score, calls it spun; shorter texts (sentences) are too
+# few words to tell a rate. scripts/bench_gate.py's fourth table: of its grid's gates that
+# withhold at most one in 1000 of the right edits from the spun validation articles (7 of
+# 27,483 here, 2 without it), the one that leaves the most of the installed packages'
+# descriptions untouched (6 of the 8 edited without it) and withholds the fewest right edits.
+LIGHT_WORDS = 100
+LIGHT_RATE = 0.06
 
 
 @dataclass
@@ -302,7 +313,8 @@ class RatePrior:
     word's odds by the ratio of the two rates: a clean article, whose words mostly
     score low, loses its few mid-scoring false flags; a heavily spun one gains.
     A document whose words together say it is unspun (`unspun`, below `gate`) loses
-    all its flags: a long clean article still has a word or two that scores high alone.
+    all its flags: a long clean article still has a word or two that scores high alone. So
+    does a long one spun, by its words' rate, more lightly than any spinner spins (`light`).
     """
 
     base: float
@@ -313,6 +325,8 @@ class RatePrior:
     attached_high: float = ATTACHED_HIGH  # what `attached_evidence` counts as a confident score
     attached_clean_rate: float = ATTACHED_CLEAN_RATE  # the share of clean words in spun text scoring that
     min_rate: float = 0.02  # the alternative's lowest spin rate (`MIN_RATE`; 0.02 in calibrations before session 15)
+    light_words: int = LIGHT_WORDS  # how long a text `light` judges
+    light_rate: float | None = None  # `LIGHT_RATE`; None: no such gate (calibrations before session 35)
 
     def rate(self, probs: list[float], iters: int = 50) -> float:
         """The document's spin rate: EM over its words' (base-rate calibrated) scores."""
@@ -352,7 +366,11 @@ class RatePrior:
 
     def unspun(self, probs: list[float]) -> bool:
         """Do the words say, together, that nobody spun this document?"""
-        return bool(probs) and self.gated(self.evidence(probs))
+        return bool(probs) and (self.gated(self.evidence(probs)) or self.light(probs))
+
+    def light(self, probs: list[float]) -> bool:
+        """Is this a long text whose words look spun at a rate no spinner swaps at (`LIGHT_RATE`)?"""
+        return self.light_rate is not None and len(probs) >= self.light_words and self.rate(probs) < self.light_rate
 
     def gated(self, evidence: float) -> bool:
         return self.gate is not None and evidence < self.gate
@@ -542,15 +560,16 @@ class Detector:
         """Move one document's word probabilities to its own spin rate (see `RatePrior`); returns
         the document's evidence of being spun and its attached words' evidence of being spun at
         its rate (`RatePrior.evidence`, `attached_evidence`; None if not calibrated, the second
-        also when the document is gated or has no attached word). Below their gates the document
-        has nothing flagged, or none of its attached words."""
+        also when the document is gated or has no attached word). Below their gates (or spun
+        too lightly to be spun at all, `RatePrior.light`) the document has nothing flagged, or
+        none of its attached words."""
         if not self.calibration or "prior" not in self.calibration:
             return None, None
         rate_prior = RatePrior(**self.calibration["prior"])
         judge = "combined" if "combined" in signals else signals[0]  # one verdict for every signal
         raw = [ws.probs[judge] for ws in words]
         evidence = rate_prior.evidence(raw)
-        if words and rate_prior.gated(evidence):
+        if words and (rate_prior.gated(evidence) or rate_prior.light(raw)):
             for ws in words:
                 ws.probs = dict.fromkeys(ws.probs, 0.0)
             return evidence, None

@@ -58,6 +58,20 @@ def test_a_spun_document_or_a_short_sentence_is_not_gated():
 
 
 
+def test_a_long_text_whose_words_look_spun_too_rarely_is_gated_whatever_their_scores():
+    """Technical prose: a few words in a hundred score as surely spun as a spinner's ("expression",
+    "module"), so the evidence says spun; but no spinner swaps so few."""
+    technical = [0.02] * 470 + [0.999] * 15
+    light = RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0, min_rate=0.04, light_words=100, light_rate=0.06)
+    assert light.evidence(technical) > 10 and light.rate(technical) < 0.06
+    assert light.light(technical) and light.unspun(technical)
+    assert not RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0, min_rate=0.04).unspun(technical)  # uncalibrated: no such gate
+    spun = [0.9] * 30 + [0.05] * 120  # a quarter swapped
+    assert not light.light(spun) and not light.unspun(spun)
+    short = [0.02] * 40 + [0.999]  # a sentence or two: too few words to tell a rate
+    assert light.rate(short) < 0.06 and not light.light(short)
+
+
 def test_a_lightly_spun_looking_clean_article_is_gated_once_very_low_rates_are_no_alternative():
     """A long clean article with a handful of words that look spun fits "spun at 2%" about
     as well as "unspun"; a spinner that swaps at least 4% of the words fits it worse."""

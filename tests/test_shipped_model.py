@@ -480,6 +480,34 @@ def test_a_digit_in_a_percentage_is_no_spun_number_word(pipe):
         assert det.eligible(text, tok) is eligible, text
 
 
+TECHNICAL = (
+    "This package extends the standard date and time module with features that many programs need. It can "
+    "parse dates written in almost any format, work out relative differences such as next month or the last "
+    "Friday of the year, and handle time zones using the tables that ship with most operating systems. Every "
+    "object the parser returns has an attribute for the time zone and an integer offset in seconds.\n\n"
+    "The code has been used in production for many years and is maintained by a small group of volunteers. "
+    "Documentation is hosted online, and each release is published to the package index as soon as its tests "
+    "pass. Output in the terminal uses color when the module detects support for it.\n\n"
+    "Bug reports and pull requests are welcome in the project's repository; please include a short example "
+    "that shows the problem and the version you are using. The project follows semantic versioning, so a minor "
+    "release never removes a public function without a deprecation warning first.\n")
+
+
+def test_clean_technical_prose_with_a_few_words_news_seldom_writes_is_left_alone(pipe):
+    """A few words in it score as surely spun as a spinner's ("attribute", "integer": rare in news),
+    so its evidence says spun; but far too few are to be a spinner's work (`RatePrior.light`).
+    Without that gate "attribute" became "time" and "integer" "digital"."""
+    prior = pipe.detector.calibration["prior"]
+    assert pipe(TECHNICAL).restored() == TECHNICAL
+    light = prior.pop("light_rate")
+    try:
+        assert pipe(TECHNICAL).edits  # the gate is what leaves it alone
+    finally:
+        prior["light_rate"] = light
+    spun = Spinner(load_lexicon(), PRESETS["seedlike"]).spin(TECHNICAL, seed=0)
+    assert len(spun.edits) >= 20 and pipe(spun.spun).edits  # spun, it is no light text
+
+
 def test_code_in_an_article_is_left_as_written(pipe):
     """A spun article that quotes code is surely spun, and the words of its identifiers, calls
     and attributes were restored as prose: "yield_expression" became "output_saying",
