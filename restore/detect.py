@@ -314,7 +314,7 @@ class RatePrior:
     score low, loses its few mid-scoring false flags; a heavily spun one gains.
     A document whose words together say it is unspun (`unspun`, below `gate`) loses
     all its flags: a long clean article still has a word or two that scores high alone. So
-    does a long one spun, by its words' rate, more lightly than any spinner spins (`light`).
+    does a long one spun, by its words' rate, more lightly than spinners spin (`light`).
     """
 
     base: float
@@ -369,7 +369,8 @@ class RatePrior:
         return bool(probs) and (self.gated(self.evidence(probs)) or self.light(probs))
 
     def light(self, probs: list[float]) -> bool:
-        """Is this a long text whose words look spun at a rate no spinner swaps at (`LIGHT_RATE`)?"""
+        """Is this a long text whose words look spun at a rate spinners seldom swap at (`LIGHT_RATE`),
+        so that the words that look spun are more likely its own vocabulary than swaps?"""
         return self.light_rate is not None and len(probs) >= self.light_words and self.rate(probs) < self.light_rate
 
     def gated(self, evidence: float) -> bool:
