@@ -60,7 +60,7 @@ def test_a_spun_document_or_a_short_sentence_is_not_gated():
 
 def test_a_long_text_whose_words_look_spun_too_rarely_is_gated_whatever_their_scores():
     """Technical prose: a few words in a hundred score as surely spun as a spinner's ("expression",
-    "module"), so the evidence says spun; but no spinner swaps so few."""
+    "module"), so the evidence says spun; but spinners seldom swap so few."""
     technical = [0.02] * 470 + [0.999] * 15
     light = RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0, min_rate=0.04, light_words=100, light_rate=0.06)
     assert light.evidence(technical) > 10 and light.rate(technical) < 0.06
