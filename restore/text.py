@@ -69,6 +69,13 @@ def not_prose(text: str, tok: Token) -> bool:
                                                    or _NOT_PROSE_RE.search(text[a:b].strip(_ENDS)))
 
 
+def code_share(text: str) -> float:
+    """The share of the text's strings between spaces that are code (`_CODE_RE`: "yield_expression",
+    "`print`", "append()"): how much it reads as documentation rather than an article."""
+    strings = text.split()
+    return sum(bool(_CODE_RE.search(s)) for s in strings) / len(strings) if strings else 0.0
+
+
 def bare(text: str, tok: Token) -> bool:
     """Does the token stand alone between spaces ("month" in "last month ago", not in "last
     month," or "“aggression”")? A spinner that splits its input on whitespace looks up only such

@@ -8,7 +8,7 @@ from restore.calibrate import Labelled, fit_prior
 from restore.detect import Detector, RatePrior, WordScore, inflected_readings
 from restore.errors import RestoreError
 from restore.spin import Policy, Spinner
-from restore.text import Token, glued, not_prose, tokenize
+from restore.text import Token, code_share, glued, not_prose, tokenize
 
 PRIOR = RatePrior(base=0.25, a=0.5, b=4.5)
 
@@ -140,6 +140,11 @@ def test_glued_tokens_are_not_words_a_spinner_swaps(text, word, lexicon):
 ])
 def test_addresses_handles_hashtags_paths_and_entities_are_no_prose(text, inside):
     assert [t.text for t in tokenize(text) if not_prose(text, t)] == inside
+
+
+def test_the_share_of_a_text_that_is_code():
+    assert code_share("") == 0.0 and code_share("the U.S. state said at 10 a.m., e.g. today") == 0.0
+    assert code_share("call `load()` or s.append(x) then stop") == pytest.approx(2 / 6)
 
 
 def test_spinning_counts_each_word_next_to_its_neighbours(lexicon):
