@@ -298,7 +298,8 @@ ATTACHED_CLEAN_RATE = 0.0151
 # few words to tell a rate. scripts/bench_gate.py's fourth table: of its grid's gates that
 # withhold at most one in 1000 of the right edits from the spun validation articles (7 of
 # 27,483 here, 2 without it), the one that leaves the most of the installed packages'
-# descriptions untouched (6 of the 8 edited without it) and withholds the fewest right edits.
+# descriptions untouched (6 of the 8 edited without it) and withholds the fewest right edits
+# (0.05 ties, gating the same documents; the higher rate is taken).
 LIGHT_WORDS = 100
 LIGHT_RATE = 0.06
 # A text of at least DOCUMENTATION_WORDS scored words of which at least DOCUMENTATION_SHARE of
