@@ -563,30 +563,26 @@ class Detector:
         full (no newswire shorthand, `_WRITES_SHORTHAND`), the shorthand rule (`_rule_out`); then
         the rate prior and its gates (`apply_prior`, whose evidence it returns); then, in
         documentation (DOCUMENTATION_SHARE of it code), nothing flagged."""
-        in_full = not _WRITES_SHORTHAND.search(text)
-        if in_full:
+        if not _WRITES_SHORTHAND.search(text):
             self._rule_out(words)
-        evidence, attached = self.apply_prior(words, signals)
-        if len(words) >= DOCUMENTATION_WORDS and code_share(text) >= DOCUMENTATION_SHARE:
-            for ws in words:
-                ws.probs = dict.fromkeys(ws.probs, 0.0)
-            return evidence, None
-        return evidence, attached
+        documentation = len(words) >= DOCUMENTATION_WORDS and code_share(text) >= DOCUMENTATION_SHARE
+        return self.apply_prior(words, signals, gated=documentation)
 
-    def apply_prior(self, words: list[WordScore], signals: tuple[str, ...]) -> tuple[float | None, float | None]:
+    def apply_prior(self, words: list[WordScore], signals: tuple[str, ...],
+                    gated: bool = False) -> tuple[float | None, float | None]:
         """Move one document's word probabilities to its own spin rate (see `RatePrior`); returns
         the document's evidence of being spun and its attached words' evidence of being spun at
         its rate (`RatePrior.evidence`, `attached_evidence`; None if not calibrated, the second
         also when the document is gated or has no attached word). Below their gates (or spun
-        too lightly to be spun at all, `RatePrior.light`) the document has nothing flagged, or
-        none of its attached words."""
+        too lightly to be spun at all, `RatePrior.light`, or `gated` whatever its words say:
+        documentation, `weigh`) the document has nothing flagged, or none of its attached words."""
         if not self.calibration or "prior" not in self.calibration:
             return None, None
         rate_prior = RatePrior(**self.calibration["prior"])
         judge = "combined" if "combined" in signals else signals[0]  # one verdict for every signal
         raw = [ws.probs[judge] for ws in words]
         evidence = rate_prior.evidence(raw)
-        if words and (rate_prior.gated(evidence) or rate_prior.light(raw)):
+        if words and (gated or rate_prior.gated(evidence) or rate_prior.light(raw)):
             for ws in words:
                 ws.probs = dict.fromkeys(ws.probs, 0.0)
             return evidence, None
