@@ -37,11 +37,11 @@ def cmd_detect(args: argparse.Namespace) -> None:
     if _is_jsonl(args.file):
         if args.format != "json":
             raise RestoreError("a .jsonl corpus is detected with --format json (one object per document)")
-        flagger = Flagger(str(_model_dir(args)), args.threshold)
+        flagger = Flagger(str(_model_dir(args)), args.threshold, args.assume_spun)
         _map_jsonl(args.file, args.output, flagger, lambda spans: {"spans": spans}, "detecting", args.jobs)
         return
     text = read_text(args.file)
-    detector = Detector(_model_dir(args), threshold=args.threshold)
+    detector = Detector(_model_dir(args), threshold=args.threshold, assume_spun=args.assume_spun)
     if args.format == "json":
         spans = detector.detect(text)
         write_text(json.dumps({"text": text, "spans": [s.to_dict() for s in spans]}, ensure_ascii=False) + "\n",
@@ -118,7 +118,7 @@ def cmd_clean(args: argparse.Namespace) -> None:
         raise RestoreError("a .jsonl corpus is cleaned on its own, with --format text")
     texts = [] if corpora else [(f, name, read_text(f)) for f, name in inputs]  # check all before writing
     cleaner = Cleaner(str(_model_dir(args)), args.threshold, args.rewriter and str(args.rewriter),
-                      args.lm and str(args.lm), args.nlm and str(args.nlm))
+                      args.lm and str(args.lm), args.nlm and str(args.nlm), args.assume_spun)
     if corpora:
         dest = str(args.out_dir / inputs[0][1]) if args.out_dir else args.output
         _map_jsonl(corpora[0], dest, cleaner, lambda doc: {"text": doc.restored(), "restore_edits": len(doc.edits)},
@@ -261,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="flag words scoring at least this (clean: default tuned on validation, best BLEU "
                             "within a budget of changes to clean text, lower in a text surely spun; given, it "
                             "holds everywhere; detect: 0.5, even odds)")
+        p.add_argument("--assume-spun", action="store_true",
+                       help="every input is known to be spun: restore it even where restore would judge it "
+                            "unspun or documentation and leave it alone (then clean text is edited too)")
         if rewriter:
             p.add_argument("--rewriter", type=Path, help="T5 rewriter directory (default: best candidate in context)")
             p.add_argument("--lm", type=Path, default=LM_DIR,

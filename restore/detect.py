@@ -402,8 +402,10 @@ class Detector:
 
     def __init__(self, model_dir: Path | str = DEFAULT_DIR, lexicon: Lexicon | None = None,
                  threshold: float = 0.5, calibrated: bool = True, lm_dir: Path | str = LM_DIR,
-                 precision: str | None = None):
-        """`precision` of the tagger's encoder (`inference_dtype`): default $RESTORE_PRECISION, else "auto"."""
+                 precision: str | None = None, assume_spun: bool = False):
+        """`precision` of the tagger's encoder (`inference_dtype`): default $RESTORE_PRECISION, else "auto".
+        `assume_spun`: the user knows each text is spun, so no document-level gate (`apply_prior`)
+        withholds its flags: the unspun and light gates, and the documentation rule."""
         model_dir = Path(model_dir)
         self.bundle, self.config = TaggerBundle.load(model_dir)
         self.dtype = inference_dtype(precision or os.environ.get("RESTORE_PRECISION", "auto"))
@@ -415,6 +417,7 @@ class Detector:
         self._reach: dict[tuple[str, str], bool] = {}  # (original, spun word): a thesaurus path between them
         self._subs: dict[str, frozenset[str]] = {}
         self.threshold = threshold
+        self.assume_spun = assume_spun
         self.n_candidates = CANDIDATES  # originals offered per span; the pipeline sets its tuned number
         self.second_hop = 0.0  # the chance that a spinner chained (SECOND_HOP_VIA); the pipeline sets its tuned one
         # the weight of the inverse-thesaurus prior against the originals head (`original_probs`); None:
@@ -575,14 +578,16 @@ class Detector:
         its rate (`RatePrior.evidence`, `attached_evidence`; None if not calibrated, the second
         also when the document is gated or has no attached word). Below their gates (or spun
         too lightly to be spun at all, `RatePrior.light`, or `gated` whatever its words say:
-        documentation, `weigh`) the document has nothing flagged, or none of its attached words."""
+        documentation, `weigh`) the document has nothing flagged, or none of its attached words;
+        unless the detector `assume_spun`: then only the attached gate, which tells a whitespace
+        spinner's text, not whether a text was spun, still holds."""
         if not self.calibration or "prior" not in self.calibration:
             return None, None
         rate_prior = RatePrior(**self.calibration["prior"])
         judge = "combined" if "combined" in signals else signals[0]  # one verdict for every signal
         raw = [ws.probs[judge] for ws in words]
         evidence = rate_prior.evidence(raw)
-        if words and (gated or rate_prior.gated(evidence) or rate_prior.light(raw)):
+        if words and not self.assume_spun and (gated or rate_prior.gated(evidence) or rate_prior.light(raw)):
             for ws in words:
                 ws.probs = dict.fromkeys(ws.probs, 0.0)
             return evidence, None
@@ -936,14 +941,15 @@ class Detector:
         return self.detect_many([text], signal, with_candidates)[0]
 
 
-_DETECTORS: dict[tuple[str, float], Detector] = {}
+_DETECTORS: dict[tuple[str, float, bool], Detector] = {}
 
 
-def detect(text: str, model_dir: Path | str = DEFAULT_DIR, threshold: float = 0.5) -> list[Span]:
-    """Flag spun words in `text` with the shipped detector (loaded once)."""
-    key = (str(model_dir), threshold)
+def detect(text: str, model_dir: Path | str = DEFAULT_DIR, threshold: float = 0.5,
+           assume_spun: bool = False) -> list[Span]:
+    """Flag spun words in `text` with the shipped detector (loaded once); `assume_spun`: see `Detector`."""
+    key = (str(model_dir), threshold, assume_spun)
     if key not in _DETECTORS:
-        _DETECTORS[key] = Detector(model_dir, threshold=threshold)
+        _DETECTORS[key] = Detector(model_dir, threshold=threshold, assume_spun=assume_spun)
     return _DETECTORS[key].detect(text)
 
 

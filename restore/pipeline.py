@@ -314,7 +314,7 @@ class Seq2SeqRewriter:
 class Pipeline:
     def __init__(self, model_dir: Path | str = DEFAULT_DIR, threshold: float | None = None,
                  rewriter: Path | str | None = None, lm: Path | str | None = LM_DIR,
-                 precision: str | None = None, nlm: Path | str | None = NLM_DIR):
+                 precision: str | None = None, nlm: Path | str | None = NLM_DIR, assume_spun: bool = False):
         """threshold None: the one tuned with the language model (`models/lm/config.json`), or
         without it (lm=None, or a T5 `rewriter` directory) the detector's `--no-lm` edit
         threshold; both are the best validation BLEU within a budget of clean-text changes.
@@ -323,8 +323,11 @@ class Pipeline:
         lexicon and context were in doubt; but the LM is counted once in the choice: a rewriter
         that weighs candidates with it reads each span's lexicon+context probability.
         `precision`: the tagger's encoder's (`Detector`) and the neural LM's. `nlm`: the neural LM
-        that rescores the beam's sentences where the LM's config gives it a weight (None: not)."""
-        self.detector = Detector(model_dir, lm_dir=lm or LM_DIR, precision=precision)  # the detector asks the LM too
+        that rescores the beam's sentences where the LM's config gives it a weight (None: not).
+        `assume_spun`: every text is known to be spun, so no document gate leaves it as it is
+        (`Detector`; spun documentation, which the documentation rule would leave alone)."""
+        self.detector = Detector(model_dir, lm_dir=lm or LM_DIR, precision=precision,  # the detector asks the LM too
+                                 assume_spun=assume_spun)
         # the edit threshold in a document surely spun (`CandidateRewriter`'s surely_spun): there
         # a doubtful word is likelier a swap, and the beam, with its keep bonus, decides; None: the same
         self.surely_threshold: float | None = None

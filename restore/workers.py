@@ -35,13 +35,14 @@ class Cleaner:
     rewriter: str | None = None
     lm: str | None = None
     nlm: str | None = None
+    assume_spun: bool = False
 
     def pipeline(self):
         if self not in _BUILT:
             from restore.pipeline import Pipeline
 
             _BUILT[self] = Pipeline(self.model, threshold=self.threshold, rewriter=self.rewriter, lm=self.lm,
-                                     nlm=self.nlm)
+                                     nlm=self.nlm, assume_spun=self.assume_spun)
         return _BUILT[self]
 
     def __call__(self, texts: list[str]) -> list:
@@ -54,12 +55,13 @@ class Flagger:
 
     model: str
     threshold: float = 0.5
+    assume_spun: bool = False
 
     def detector(self):
         if self not in _BUILT:
             from restore.detect import Detector
 
-            _BUILT[self] = Detector(self.model, threshold=self.threshold)
+            _BUILT[self] = Detector(self.model, threshold=self.threshold, assume_spun=self.assume_spun)
         return _BUILT[self]
 
     def __call__(self, texts: list[str]) -> list[list[dict]]:

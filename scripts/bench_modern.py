@@ -80,6 +80,7 @@ def main() -> None:
                     help=f"a directory of clean .txt articles, or {' or '.join(SOURCES)} (read from this environment)")
     ap.add_argument("--policies", default="seedlike,mix,bare,chained")
     ap.add_argument("--seeds", type=int, default=5, help="spins of each article per policy")
+    ap.add_argument("--assume-spun", action="store_true", help="restore as `restore clean --assume-spun` does")
     args = ap.parse_args()
 
     if args.texts in SOURCES:
@@ -87,8 +88,10 @@ def main() -> None:
     else:
         docs = [p.read_text(encoding="utf-8") for p in sorted(Path(args.texts).glob("*.txt"))]
         label = "modern articles" if Path(args.texts) == HERE else f"articles of {args.texts}"
+    if args.assume_spun:
+        label += " (restored with --assume-spun)"
     words = sum(len(d.split()) for d in docs)
-    pipe, lex = Pipeline(), load_lexicon()
+    pipe, lex = Pipeline(assume_spun=args.assume_spun), load_lexicon()
     unspun = [pipe(d) for d in docs]
     same = sum(doc.restored() == d for doc, d in zip(unspun, docs))
     # where the unspun gate has less to go on; a hard-wrapped text's paragraphs are between blank lines

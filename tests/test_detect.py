@@ -36,6 +36,11 @@ def test_empty_document():
 GATED = RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0)
 
 
+def _calibrated(prior: dict, assume_spun: bool = False):
+    """Stands in for a Detector with this calibrated prior (for `Detector.apply_prior`)."""
+    return type("Calibrated", (), {"calibration": {"prior": prior}, "assume_spun": assume_spun})()
+
+
 def test_words_at_the_base_rate_are_no_evidence_either_way():
     assert GATED.evidence([0.25] * 50) == pytest.approx(0.0, abs=1e-9)
 
@@ -45,8 +50,7 @@ def test_a_long_clean_article_is_judged_unspun_and_loses_even_a_high_score():
     assert GATED.evidence(probs) < -2.0 and GATED.unspun(probs)
     assert PRIOR.apply(probs)[-1] > 0.5  # the rate prior alone leaves it flagged
     words = [WordScore(Token("w", i, i + 1), {}, {"combined": p, "lexicon": 0.5}, None) for i, p in enumerate(probs)]
-    calibrated = type("Calibrated", (), {"calibration": {"prior": {"base": 0.25, "a": 0.5, "b": 4.5, "gate": -2.0}}})
-    Detector.apply_prior(calibrated(), words, ("combined", "lexicon"))
+    Detector.apply_prior(_calibrated({"base": 0.25, "a": 0.5, "b": 4.5, "gate": -2.0}), words, ("combined", "lexicon"))
     assert all(ws.probs == {"combined": 0.0, "lexicon": 0.0} for ws in words)  # one verdict for every signal
 
 
@@ -70,6 +74,28 @@ def test_a_long_text_whose_words_look_spun_too_rarely_is_gated_whatever_their_sc
     assert not light.light(spun) and not light.unspun(spun)
     short = [0.02] * 40 + [0.999]  # a sentence or two: too few words to tell a rate
     assert light.rate(short) < 0.06 and not light.light(short)
+
+
+def test_a_text_assumed_spun_passes_every_document_gate_but_the_attached_one():
+    """`restore clean --assume-spun`: the user knows the text is spun, so neither the evidence gate,
+    the light gate nor the documentation rule (`gated`) withholds its flags; the rate prior still
+    weighs them, and words with punctuation attached still follow the attached gate."""
+    prior = {"base": 0.25, "a": 0.5, "b": 4.5, "gate": -2.0, "min_rate": 0.04, "light_words": 100,
+             "light_rate": 0.06, "attached_gate": -2.0}
+    cases = [([0.02] * 800 + [0.9999], False), ([0.02] * 470 + [0.999] * 15, False),  # unspun by evidence; light
+             ([0.9] * 30 + [0.05] * 120, True)]  # spun, but documentation
+    for probs, documentation in cases:
+        gated = _document(probs, set())
+        Detector.apply_prior(_calibrated(prior), gated, ("combined",), gated=documentation)
+        assert all(ws.probs["combined"] == 0.0 for ws in gated)
+        assumed = _document(probs, set())
+        Detector.apply_prior(_calibrated(prior, assume_spun=True), assumed, ("combined",), gated=documentation)
+        assert [ws.probs["combined"] for ws in assumed] == pytest.approx(RatePrior(**prior).apply(probs))
+        assert max(ws.probs["combined"] for ws in assumed) > 0.5
+    probs, attached = [0.95] * 60 + [0.05] * 100 + [0.03] * 39 + [0.7], set(range(160, 200))
+    words = _document(probs, attached)
+    _, attached_evidence = Detector.apply_prior(_calibrated(prior, assume_spun=True), words, ("combined",))
+    assert attached_evidence < -2.0 and words[-1].probs["combined"] == 0.0
 
 
 def test_a_lightly_spun_looking_clean_article_is_gated_once_very_low_rates_are_no_alternative():
@@ -213,27 +239,26 @@ def test_attached_words_that_look_unspun_in_a_spun_document_lose_their_flags():
     # a heavily spun document whose 40 words with punctuation attached all score low but one
     probs = [0.95] * 60 + [0.05] * 100 + [0.03] * 39 + [0.7]
     attached = set(range(160, 200))
-    calibrated = type("Calibrated", (), {"calibration": {"prior": ATTACHED}})
+    calibrated = _calibrated(ATTACHED)
     words = _document(probs, attached)
-    evidence, attached_evidence = Detector.apply_prior(calibrated(), words, ("combined",))
+    evidence, attached_evidence = Detector.apply_prior(calibrated, words, ("combined",))
     assert evidence > 10 and attached_evidence < -2.0
     assert words[-1].probs["combined"] == 0.0  # its one high attached score is gone
     assert all(ws.probs["combined"] > 0.9 for ws in words[:60])  # the bare words keep theirs
     # the same scores with the attached words spun like the rest: nothing is withheld
     mixed = _document(probs, set(range(0, 200, 5)))
-    _, mixed_evidence = Detector.apply_prior(calibrated(), mixed, ("combined",))
+    _, mixed_evidence = Detector.apply_prior(calibrated, mixed, ("combined",))
     assert mixed_evidence > 0 and mixed[0].probs["combined"] > 0.9
     # no attached word, or no attached gate (calibrations before session 14): no verdict
-    assert Detector.apply_prior(calibrated(), _document(probs, set()), ("combined",))[1] is None
+    assert Detector.apply_prior(calibrated, _document(probs, set()), ("combined",))[1] is None
     # a real spinner's text: the attached words score middling (the detector is not calibrated
     # there) but hardly ever confidently, while a third of the bare words do
     middling = [0.95] * 60 + [0.05] * 100 + [0.6, 0.7, 0.8, 0.85] * 7 + [0.05] * 11 + [0.98]
     words = _document(middling, attached)
-    _, attached_evidence = Detector.apply_prior(calibrated(), words, ("combined",))
+    _, attached_evidence = Detector.apply_prior(calibrated, words, ("combined",))
     assert attached_evidence < -2.0 and words[170].probs["combined"] == 0.0
-    ungated = type("Calibrated", (), {"calibration": {"prior": {**ATTACHED, "attached_gate": None}}})
     words = _document(probs, attached)
-    Detector.apply_prior(ungated(), words, ("combined",))
+    Detector.apply_prior(_calibrated({**ATTACHED, "attached_gate": None}), words, ("combined",))
     assert words[-1].probs["combined"] > 0.5
 
 

@@ -510,17 +510,57 @@ def test_clean_technical_prose_with_a_few_words_news_seldom_writes_is_left_alone
     assert len(spun.edits) >= 20 and pipe(spun.spun).edits  # spun, it is no light text
 
 
+DOCUMENTATION = (TECHNICAL.replace("time zone and an integer offset", "time zone (`tzinfo`) and an integer offset (`utcoffset()`)")
+                 .replace("It can parse dates", "It can parse dates (`parser.parse()`)")
+                 .replace("time zones", "time zones (`dateutil.tz`)"))
+
+
 def test_documentation_is_no_article_and_is_left_alone(pipe):
     """Prose around code is technical through and through, and its words look spun to models
     that learnt news ("attribute" became "time" and "module" "will" in the text below); a text
     of which at least 2% of the strings between spaces are code is documentation (`code_share`)."""
-    doc = (TECHNICAL.replace("time zone and an integer offset", "time zone (`tzinfo`) and an integer offset (`utcoffset()`)")
-           .replace("It can parse dates", "It can parse dates (`parser.parse()`)").replace("time zones", "time zones (`dateutil.tz`)"))
+    doc = DOCUMENTATION
     assert code_share(doc) >= DOCUMENTATION_SHARE > code_share(TECHNICAL)
     assert pipe(doc).restored() == doc
     with without_light_gate(pipe.detector):
         assert pipe(TECHNICAL).edits and not pipe(doc).edits  # the documentation rule alone leaves it alone
 
+
+def test_spun_documentation_is_restored_when_the_user_says_it_is_spun(pipe):
+    """The documentation rule leaves spun documentation as it is too; `--assume-spun` (the
+    detector's `assume_spun`) lifts it and the other document gates, at the price of edits to
+    clean text (here "integer" -> "digital")."""
+    spun = Spinner(load_lexicon(), PRESETS["seedlike"]).spin(DOCUMENTATION, seed=0).spun
+    assert pipe(spun).restored() == spun
+    with detector_with(pipe.detector, assume_spun=True):
+        restored = pipe(spun).restored()
+        assert pipe(DOCUMENTATION).edits and pipe(TECHNICAL).edits
+    before = sacre_scores([spun], [DOCUMENTATION])["BLEU"][0]
+    after = sacre_scores([restored], [DOCUMENTATION])["BLEU"][0]
+    assert after >= before + 15, (before, after)
+    assert "`parser.parse()`" in restored and "(`dateutil.tz`)" in restored
+
+
+def test_assume_spun_reaches_the_detector_and_the_cleaner_from_the_command_line(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    spun = Spinner(load_lexicon(), PRESETS["seedlike"]).spin(DOCUMENTATION, seed=0).spun
+    src, corpus, out = tmp_path / "doc.txt", tmp_path / "docs.jsonl", tmp_path / "clean.jsonl"
+    src.write_text(spun, encoding="utf-8")
+    corpus.write_text(json.dumps({"id": "a", "text": spun}) + "\n", encoding="utf-8")
+
+    def spans(*flags: str) -> list[dict]:
+        p = subprocess.run([sys.executable, "-m", "restore.cli", "detect", str(src), "--format", "json", *flags],
+                           capture_output=True, text=True, check=True)
+        return json.loads(p.stdout)["spans"]
+
+    assert spans() == [] and len(spans("--assume-spun")) >= 20
+    subprocess.run([sys.executable, "-m", "restore.cli", "clean", str(corpus), "-o", str(out), "--assume-spun"],
+                   capture_output=True, check=True)
+    row = json.loads(out.read_text(encoding="utf-8"))
+    assert row["restore_edits"] >= 20 and row["text"] != spun and row["id"] == "a"
 
 def test_code_in_an_article_is_left_as_written(pipe):
     """A spun article that quotes code is surely spun, and the words of its identifiers, calls
