@@ -14,9 +14,12 @@ from it to 0.5) with the gate at `GATE`, read from the same run and each documen
 scores; the run itself uses the shipped `min_rate` (for the rewriter's `surely_spun`).
 
 The fourth table varies the light gate (`RatePrior.light`: a text of at least so many scored
-words whose words look spun at a rate below so much has nothing flagged), read from the same
-run; it adds the prose of the installed packages' descriptions (`bench_modern.package_prose`:
-technical text, far from the corpus), unspun and spun by the training mix, to the validation sets.
+words whose words look spun at a rate below so much has nothing flagged, if the trigram LM
+finds it at least so many nats a word surprising: `KneserNeyTrigram.nats_per_word`, none: any),
+read from the same run; it adds the prose of the installed packages' descriptions
+(`bench_modern.package_prose`: technical text, far from the corpus), unspun and spun by the
+training mix, and validation articles spun lightly (the seedlike spinner at a rate of 0.15,
+about a tenth of the scored words), to the validation sets.
 
 The second table does the same for the attached gate: where a document's words with
 punctuation attached together say they are not spun like its other words
@@ -38,12 +41,13 @@ import numpy as np
 from datasets import disable_progress_bars
 
 from bench_modern import package_prose
-from restore.detect import ATTACHED_GATE, ATTACHED_HIGH, DEFAULT_DIR, GATE, LIGHT_RATE, LIGHT_WORDS, MIN_RATE, RatePrior
+from restore.detect import (ATTACHED_GATE, ATTACHED_HIGH, DEFAULT_DIR, GATE, LIGHT_NATS, LIGHT_RATE, LIGHT_WORDS, MIN_RATE,
+                            RatePrior)
 from restore.evaluate import edit_outcomes, evaluate
 from restore.lexicon import load_lexicon
 from restore.pairs import clean_sentences, spun_articles, valid_pairs, validation_articles
 from restore.pipeline import Pipeline
-from restore.spin import Spinner, presets
+from restore.spin import PRESETS, Spinner, presets, with_rate
 from restore.text import Token, bare
 from restore.train import read_docs
 
@@ -51,7 +55,9 @@ GATES = [None, -0.5, -0.75, -1.0, -1.25, -1.5, -2.0, -3.0, -4.0]
 ATTACHED_GATES = [None, 2.0, 1.0, 0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -5.0]
 MIN_RATES = [0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1]
 ATTACHED_HIGHS = [None, 0.8, 0.9, 0.95]
-LIGHT = [None, *((words, rate) for words in (50, 100, 200) for rate in (0.04, 0.05, 0.06, 0.08, 0.1))]
+LIGHT = [None, *((words, rate, None) for words in (50, 100, 200) for rate in (0.04, 0.05, 0.06, 0.08, 0.1)),
+         *((100, rate, nats) for rate in (0.06, 0.1) for nats in (6.5, 6.75, 7.0, 7.25, 7.5))]
+LIGHT_SPIN = 0.15  # the light-spun articles' seedlike rate
 
 
 def main() -> None:
@@ -75,7 +81,9 @@ def main() -> None:
     prose = package_prose()
     sets["package prose"] = [{"spun": d, "clean": d, "spans": []} for d in prose]
     sets["package prose spun"] = spun_articles(prose, Spinner(load_lexicon(), presets("mix")))
-    runs, attached, raw = {}, {}, {}
+    light_spinner = Spinner(load_lexicon(), with_rate(PRESETS["seedlike"], LIGHT_SPIN))
+    sets["light articles"] = spun_articles(docs[args.articles : 2 * args.articles], light_spinner, seed=9)
+    runs, attached, raw, nats = {}, {}, {}, {}
     for name, rows in sets.items():
         texts = [r["spun"] for r in rows]
         runs[name] = [(r, doc, doc.evidence, edit_outcomes(r, doc.edits)[0])
@@ -84,20 +92,24 @@ def main() -> None:
                      for words in pipe.detector.score_documents(texts, ("combined",), with_hidden=False, prior=False)]
         attached[name] = [[e for e in doc.edits if not bare(doc.text, Token(e.old, e.start, e.end))]
                           for _, doc, _, _ in runs[name]]
+        nats[name] = [pipe.detector.lm.nats_per_word(text) for text in texts]
 
     def gated(gate: float | None, min_rate: float | None = None,
-              light: tuple[int, float] | None = None) -> dict[str, list[bool]]:
+              light: tuple[int, float, float | None] | None = None) -> dict[str, list[bool]]:
         """Per set, per document: is its evidence below the gate? The evidence is the run's, or
         with `min_rate` recomputed from the document's raw word scores. With `light` (words,
-        rate), also: is it that long and its words' rate below that (`RatePrior.light`)?"""
+        rate, nats), also: is it that long, its words' rate below that (`RatePrior.light`) and
+        the LM's nats per word at least that (None: whatever they are)?"""
         if gate is None:
             return {name: [False] * len(rs) for name, rs in runs.items()}
         if min_rate is None and light is None:
             return {name: [ev < gate for _, _, ev, _ in rs] for name, rs in runs.items()}
         prior = RatePrior(**{**pipe.detector.calibration["prior"], "gate": gate, "min_rate": min_rate or MIN_RATE})
-        if light is not None:
-            prior = replace(prior, light_words=light[0], light_rate=light[1])
-        return {name: [prior.unspun(p) for p, _ in raw[name]] for name in runs}
+        if light is None:
+            return {name: [prior.unspun(p) for p, _ in raw[name]] for name in runs}
+        prior = replace(prior, light_words=light[0], light_rate=light[1])
+        return {name: [prior.gated(prior.evidence(p)) or prior.light(p) and (light[2] is None or n >= light[2])
+                       for (p, _), n in zip(raw[name], nats[name])] for name in runs}
 
     def held(names: list[str], g: dict[str, list[bool]]) -> tuple[int, int, int]:
         """(documents gated, right edits withheld, wrong edits withheld) over the named sets."""
@@ -188,26 +200,30 @@ def main() -> None:
     gate_table("lowest spin rate", [(mark(m, MIN_RATE), gated(GATE, m)) for m in MIN_RATES])
 
     right_total = sum(r for name in spun_sets for _, _, _, r in runs[name])
+    light_total = sum(r for _, _, _, r in runs["light articles"])
     print(f"\n(gate {GATE}; of the spun articles' {right_total:,} right edits, one in 1000 is {right_total / 1000:.1f}; "
+          f"the light-spun articles' right edits: {light_total:,}; "
           f"{len(prose)} package descriptions, {sum(len(d.split()) for d in prose):,} words)\n")
-    print(f"| light gate: words, rate | unspun articles edited (of {args.articles}) | spun articles gated (of "
+    print(f"| light gate: words, rate, nats | unspun articles edited (of {args.articles}) | spun articles gated (of "
           f"{3 * args.articles}): right / wrong edits withheld | bare articles gated: right / wrong withheld "
+          f"| light-spun articles gated (of {args.articles}): right / wrong withheld "
           "| validation sentences gated | package descriptions edited: edits | spun package descriptions gated: "
           "right / wrong withheld |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for light in LIGHT:
         g = gated(GATE, light=light)
         unspun = sum(bool(doc.edits) and not x for (_, doc, _, _), x in zip(runs["unspun articles"], g["unspun articles"]))
         kept = [doc for (_, doc, _, _), x in zip(runs["package prose"], g["package prose"]) if not x]
         n_art, art_right, art_wrong = held(spun_sets, g)
         n_bare, bare_right, bare_wrong = held(["bare articles"], g)
+        n_light, light_right, light_wrong = held(["light articles"], g)
         n_pkg, pkg_right, pkg_wrong = held(["package prose spun"], g)
-        label = "none" if light is None else f"{light[0]}, {light[1]}"
-        print(f"| {f'**{label}**' if light == (LIGHT_WORDS, LIGHT_RATE) else label} | {unspun} "
+        label = "none" if light is None else ", ".join("any" if x is None else str(x) for x in light)
+        print(f"| {f'**{label}**' if light == (LIGHT_WORDS, LIGHT_RATE, LIGHT_NATS) else label} | {unspun} "
               f"| {n_art}: {art_right} / {art_wrong} | {n_bare}: {bare_right} / {bare_wrong} "
+              f"| {n_light}: {light_right} / {light_wrong} "
               f"| {held(['spun sentences'], g)[0]} | {sum(bool(doc.edits) for doc in kept)}: "
               f"{sum(len(doc.edits) for doc in kept)} | {n_pkg}: {pkg_right} / {pkg_wrong} |", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -29,6 +29,18 @@ def test_lm_prefers_seen_text_and_sums_to_one_over_the_vocabulary():
     assert math.isclose(sum(math.exp(lm.logprob("the", "minister", w)) for w in words), 1.0, rel_tol=0.02)
 
 
+def test_nats_per_word_is_the_mean_surprise_of_a_texts_words_sentence_by_sentence():
+    lm = KneserNeyTrigram.build(SENTENCES)
+    seen, unseen = "The minister met the leader in the capital.", "Zebras graze quietly beyond distant hills."
+    ids = [lm.index.get(w, -1) for w in [BOS, BOS, "the", "minister", "met", "the", "leader", "in", "the", "capital", EOS]]
+    by_hand = -sum(lm.logprob_ids(*ids[i - 2 : i + 1]) for i in range(2, len(ids))) / (len(ids) - 2)
+    assert lm.nats_per_word(seen) == pytest.approx(by_hand)
+    assert lm.nats_per_word(unseen) > lm.nats_per_word(seen) + 3
+    # two sentences are read as two, each from its start: the mean of the two, by their words
+    two = lm.nats_per_word(seen + " " + unseen)
+    assert two == pytest.approx((9 * lm.nats_per_word(seen) + 7 * lm.nats_per_word(unseen)) / 16)
+    assert lm.nats_per_word("") == 0.0
+
 def test_lm_save_load_round_trip_and_pruning(tmp_path):
     full = KneserNeyTrigram.build(SENTENCES)
     pruned = KneserNeyTrigram.build(SENTENCES, min_count=2)
