@@ -334,7 +334,8 @@ class RatePrior:
     score low, loses its few mid-scoring false flags; a heavily spun one gains.
     A document whose words together say it is unspun (`unspun`, below `gate`) loses
     all its flags: a long clean article still has a word or two that scores high alone. So
-    does a long one spun, by its words' rate, more lightly than spinners spin (`light`).
+    may a long one spun, by its words' rate, more lightly than spinners spin (`light`; the
+    detector also asks whether it reads unlike news, `Detector.reads_unlike_news`).
     """
 
     base: float
@@ -385,8 +386,8 @@ class RatePrior:
         return k_a * math.log(q / clean) + (n_a - k_a) * math.log((1 - q) / (1 - clean))
 
     def unspun(self, probs: list[float]) -> bool:
-        """Do the words say, together, that nobody spun this document?"""
-        return bool(probs) and (self.gated(self.evidence(probs)) or self.light(probs))
+        """Do the words say, together, that nobody spun this document (its evidence below the gate)?"""
+        return bool(probs) and self.gated(self.evidence(probs))
 
     def light(self, probs: list[float]) -> bool:
         """Is this a long text whose words look spun at a rate spinners seldom swap at (`LIGHT_RATE`),
@@ -591,12 +592,12 @@ class Detector:
         """Move one document's word probabilities to its own spin rate (see `RatePrior`); returns
         the document's evidence of being spun and its attached words' evidence of being spun at
         its rate (`RatePrior.evidence`, `attached_evidence`; None if not calibrated, the second
-        also when the document is gated or has no attached word). Below their gates (or spun
-        too lightly to be spun at all, `RatePrior.light`, while its `text`, if given, reads unlike
-        news, or `gated` whatever its words say: documentation, `weigh`) the document has nothing
-        flagged, or none of its attached words;
-        unless the detector `assume_spun`: then only the attached gate, which tells a whitespace
-        spinner's text, not whether a text was spun, still holds."""
+        also when the document is gated or has no attached word). The document has nothing
+        flagged below the unspun gate; when spun too lightly to be a spinner's work
+        (`RatePrior.light`) if its `text` (when given) reads unlike news (`reads_unlike_news`);
+        and when `gated` whatever its words say (documentation, `weigh`). Below the attached
+        gate none of its attached words is flagged. A detector that `assume_spun` keeps only the
+        attached gate, which tells a whitespace spinner's text, not whether a text was spun."""
         if not self.calibration or "prior" not in self.calibration:
             return None, None
         rate_prior = RatePrior(**self.calibration["prior"])

@@ -225,5 +225,6 @@ def main() -> None:
               f"| {held(['spun sentences'], g)[0]} | {sum(bool(doc.edits) for doc in kept)}: "
               f"{sum(len(doc.edits) for doc in kept)} | {n_pkg}: {pkg_right} / {pkg_wrong} |", flush=True)
 
+
 if __name__ == "__main__":
     main()

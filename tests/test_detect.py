@@ -37,8 +37,10 @@ GATED = RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0)
 
 
 def _calibrated(prior: dict, assume_spun: bool = False):
-    """Stands in for a Detector with this calibrated prior (for `Detector.apply_prior`)."""
-    return type("Calibrated", (), {"calibration": {"prior": prior}, "assume_spun": assume_spun})()
+    """Stands in for a Detector with this calibrated prior (for `Detector.apply_prior`), to which
+    a text reads unlike news if it says so."""
+    return type("Calibrated", (), {"calibration": {"prior": prior}, "assume_spun": assume_spun,
+                                   "reads_unlike_news": lambda self, text: "unlike news" in text})()
 
 
 def test_words_at_the_base_rate_are_no_evidence_either_way():
@@ -62,19 +64,29 @@ def test_a_spun_document_or_a_short_sentence_is_not_gated():
 
 
 
-def test_a_long_text_whose_words_look_spun_too_rarely_is_gated_whatever_their_scores():
+def test_a_long_text_whose_words_look_spun_too_rarely_is_light_whatever_their_scores():
     """Technical prose: a few words in a hundred score as surely spun as a spinner's ("expression",
     "module"), so the evidence says spun; but spinners seldom swap so few."""
     technical = [0.02] * 470 + [0.999] * 15
     light = RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0, min_rate=0.04, light_words=100, light_rate=0.06)
     assert light.evidence(technical) > 10 and light.rate(technical) < 0.06
-    assert light.light(technical) and light.unspun(technical)
-    assert not RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0, min_rate=0.04).unspun(technical)  # uncalibrated: no such gate
+    assert light.light(technical) and not light.unspun(technical)  # its evidence alone says spun
+    assert not RatePrior(base=0.25, a=0.5, b=4.5, gate=-2.0, min_rate=0.04).light(technical)  # uncalibrated: no such gate
     spun = [0.9] * 30 + [0.05] * 120  # a quarter swapped
-    assert not light.light(spun) and not light.unspun(spun)
+    assert not light.light(spun)
     short = [0.02] * 40 + [0.999]  # a sentence or two: too few words to tell a rate
     assert light.rate(short) < 0.06 and not light.light(short)
 
+
+def test_a_light_text_has_nothing_flagged_only_if_it_reads_unlike_news():
+    """News spun lightly looks as light by its scores as technical prose does; the trigram LM
+    tells them apart (`Detector.reads_unlike_news`). Without a text, the rate alone decides."""
+    prior = {"base": 0.25, "a": 0.5, "b": 4.5, "gate": -2.0, "min_rate": 0.04, "light_words": 100, "light_rate": 0.06}
+    light = [0.02] * 470 + [0.999] * 15
+    for text, kept in (("prose that reads unlike news", False), ("a news story", True), (None, False)):
+        words = _document(light, set())
+        Detector.apply_prior(_calibrated(prior), words, ("combined",), text=text)
+        assert (max(ws.probs["combined"] for ws in words) > 0.5) is kept, text
 
 def test_a_text_assumed_spun_passes_every_document_gate_but_the_attached_one():
     """`restore clean --assume-spun`: the user knows the text is spun, so neither the evidence gate,
