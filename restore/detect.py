@@ -174,6 +174,18 @@ def _in_larger_figure(text: str, tok: Token) -> bool:
                 or (text[tok.start - 1 : tok.start] in ("[", "(") and text[tok.end : tok.end + 1] in ("]", ")")))
 
 
+_ROMAN = re.compile(r"(?=[ivx])x{0,3}(?:ix|iv|v?i{0,3})\Z")  # i to xxxix
+
+
+def _enumerator(text: str, tok: Token) -> bool:
+    """Is this a lowercase roman numeral that labels a list item or a clause ("(ii)", "ii)", or "ii."
+    opening a line)? A spinner's "two" would be a word of the sentence, not a label."""
+    if not _ROMAN.match(tok.text):
+        return False
+    after = text[tok.end : tok.end + 1]
+    return after == ")" or (after == "." and not text[: tok.start].rsplit("\n", 1)[-1].strip())
+
+
 def _is_number(word: str) -> bool:
     return word in _NUMERALS or word.replace(",", "").replace(".", "").isdigit()
 
@@ -497,7 +509,7 @@ class Detector:
             return (w in _DIGITS and not (before[:1].isupper() and before.isalpha())
                     and not _PERCENTAGE.match(text, tok.end) and not _in_larger_figure(text, tok))
         if w.islower():
-            return True
+            return not _enumerator(text, tok)
         initial = not text[: tok.start].strip(" \t\"“‘'([")
         return (initial and w[:1].isupper() and (w[1:].islower() or len(w) == 1)
                 and (w.lower() in self.lex.inverse or w.lower() in self.signal))

@@ -4,6 +4,7 @@
     python scripts/bench_modern.py --texts DIR --seeds 10
     python scripts/bench_modern.py --texts python-docs --policies mix --seeds 1
     python scripts/bench_modern.py --texts package-docs --policies mix --seeds 1
+    python scripts/bench_modern.py --texts licences --policies mix --seeds 1
 
 The corpus is 1987 Reuters and 2004-05 BBC, and every test figure inherits its habits ("5
 pct", "two mln", "e-mail"). The articles in scripts/modern/ were written for this benchmark
@@ -14,11 +15,12 @@ restored as one document; the table gives BLEU against the article, the share of
 back, and the edits to words the spinner left alone, per 1000 such words. Unspun, each article
 is also restored whole and paragraph by paragraph, and the commonest edits are listed.
 
-Two sources of text far from news are read from this environment rather than shipped:
+Three sources of text far from news are read from this environment rather than shipped:
 `python-docs`, the topics of the Python language reference that `help()` shows (the standard
 library's `pydoc_data`: hard-wrapped prose with grammar rules and code, one document a topic),
-and `package-docs`, the prose paragraphs of the descriptions of the packages installed at
-constraints.txt's pins (`package_prose`).
+`package-docs`, the prose paragraphs of the descriptions of the packages installed at
+constraints.txt's pins (`package_prose`), and `licences`, the licence texts a Debian system
+keeps in /usr/share/common-licenses (legal prose, hard-wrapped; each text once).
 """
 
 from __future__ import annotations
@@ -71,7 +73,13 @@ def package_prose(min_paragraphs: int = 3) -> list[str]:
     return [docs[name] for name in sorted(docs)]
 
 
-SOURCES = {"python-docs": python_reference, "package-docs": package_prose}
+def licences(where: Path = Path("/usr/share/common-licenses")) -> list[str]:
+    """The licence texts of a Debian system, each once (GPL is a link to GPL-3, and so on)."""
+    files = {path.resolve() for path in where.glob("*") if path.is_file()}
+    return [path.read_text(encoding="utf-8") for path in sorted(files)]
+
+
+SOURCES = {"python-docs": python_reference, "package-docs": package_prose, "licences": licences}
 
 
 def main() -> None:

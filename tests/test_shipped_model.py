@@ -609,6 +609,21 @@ def test_addresses_notes_scores_and_times_are_left_as_written(pipe):
         assert det.eligible(text, tok) is eligible, text
 
 
+def test_roman_numerals_that_label_clauses_are_left_as_written(pipe):
+    """Contracts, licences and reports number their clauses "(ii)", "iii." at a line's start; the
+    thesaurus offers "ii" for "two", and such a clause came back "(two)" even in a clean sentence."""
+    clean = ("The agreement covers (i) the sale of the plant, (ii) the transfer of staff and (iii) the pension "
+             "scheme, the company said.\nii. moral rights retained by the author;\niv) any other rights.\n")
+    assert pipe(clean).restored() == clean
+    out = pipe("North Korean person met officials successful Moscow betwixt talks connected Tuesday. " + clean).restored()
+    assert "(ii) the transfer" in out and "(iii) the pension" in out and "ii. moral" in out and "iv) any" in out, out
+    assert "in Moscow between talks on Tuesday" in out
+    det = pipe.detector
+    for text, eligible in [("(ii) the", False), ("then ii) the", False), ("ii. moral", False), ("a\nvi. the", False),
+                           ("has ii cars", True), ("in ii. Then", True), ("(xiv)", False)]:
+        tok = next(t for t in tokenize(text) if t.text in ("ii", "vi", "xiv"))
+        assert det.eligible(text, tok) is eligible, text
+
 MODERN = """The central bank raised its benchmark interest rate by 0.25 percentage points on Wednesday, its fourth \
 increase this year, as officials tried to cool inflation that has stayed above 4 percent.
 
