@@ -183,7 +183,7 @@ def _enumerator(text: str, tok: Token) -> bool:
     if not _ROMAN.match(tok.text):
         return False
     after = text[tok.end : tok.end + 1]
-    return after == ")" or (after == "." and not text[: tok.start].rsplit("\n", 1)[-1].strip())
+    return after == ")" or (after == "." and not text[text.rfind("\n", 0, tok.start) + 1 : tok.start].strip())
 
 
 def _is_number(word: str) -> bool:
