@@ -582,15 +582,16 @@ class Detector:
                 docs[d].append(ws)
         if prior:
             for text, words in zip(texts, docs):
-                self.weigh(text, words, signals)
+                self.weigh(text, words, signals, in_full=not _WRITES_SHORTHAND.search(text))
         return docs
 
-    def weigh(self, text: str, words: list[WordScore], signals: tuple[str, ...]) -> tuple[float | None, float | None]:
+    def weigh(self, text: str, words: list[WordScore], signals: tuple[str, ...],
+              in_full: bool) -> tuple[float | None, float | None]:
         """The document-level steps, in order, on one document's word scores: in a text written in
-        full (no newswire shorthand, `_WRITES_SHORTHAND`), the shorthand rule (`_rule_out`); then
-        the rate prior and its gates (`apply_prior`, whose evidence it returns); then, in
-        documentation (DOCUMENTATION_SHARE of it code), nothing flagged."""
-        if not _WRITES_SHORTHAND.search(text):
+        full (`in_full`: no newswire shorthand, `_WRITES_SHORTHAND`), the shorthand rule
+        (`_rule_out`); then the rate prior and its gates (`apply_prior`, whose evidence it
+        returns), documentation (DOCUMENTATION_SHARE of it code) among them."""
+        if in_full:
             self._rule_out(words)
         documentation = len(words) >= DOCUMENTATION_WORDS and code_share(text) >= DOCUMENTATION_SHARE
         return self.apply_prior(words, signals, gated=documentation, text=text)
@@ -908,7 +909,7 @@ class Detector:
             parts = [texts[i] for i, _, _ in group]
             for part, words in zip(parts, self.score_documents(parts, signals, with_candidates, prior=False)):
                 in_full = not _WRITES_SHORTHAND.search(part)
-                evidence, attached = self.weigh(part, words, signals)
+                evidence, attached = self.weigh(part, words, signals, in_full)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (None, None)
                 flagged = [run for run in self.phrases(part, words)
