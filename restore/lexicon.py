@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -62,6 +63,42 @@ def parse_mythes(lines: Iterable[str]) -> dict[str, list[Sense]]:
                 terms.append((term, RELATIONS[rel]))
             senses.append((pos, terms))
         entries[head] = senses
+    return entries
+
+
+def parse_aiksaurus(words_dat: bytes, meanings_dat: bytes) -> dict[str, list[Sense]]:
+    """Parse Aiksaurus's two files (Debian `libaiksaurus-1.2-data`, Moby-derived): a thesaurus
+    unlike ours, for spinning text the shipped models have never seen (`bench_foreign.py`).
+    words.dat holds each word (":" for a space, NUL-ended) and its meanings' ids, meanings.dat
+    each meaning's word ids (its two title words first, the rest alphabetical), all big-endian
+    16-bit, every list ended by 0xFFFF. Each lowercase word's meanings become its senses, in its
+    own order, every other word of a meaning a synonym ("s"); terms as `parse_mythes` keeps them."""
+    words: list[str] = []
+    meanings_of: list[list[int]] = []
+    i = 0
+    while i < len(words_dat):
+        j = words_dat.index(b"\0", i)
+        words.append(words_dat[i:j].decode("latin-1").replace(":", " "))
+        ids, i = [], j + 1
+        while (x := struct.unpack_from(">H", words_dat, i)[0]) != 0xFFFF:
+            ids.append(x)
+            i += 2
+        meanings_of.append(ids)
+        i += 2
+    meanings: list[list[int]] = [[]]
+    for (x,) in struct.iter_unpack(">H", meanings_dat):
+        if x == 0xFFFF:
+            meanings.append([])
+        else:
+            meanings[-1].append(x)
+    entries: dict[str, list[Sense]] = {}
+    for head, ids in zip(words, meanings_of):
+        if not head.islower():
+            continue
+        senses = [("", [(t, "s") for t in dict.fromkeys(words[k] for k in meanings[m])
+                        if t != head and _TERM_RE.match(t)]) for m in ids]
+        if senses := [s for s in senses if s[1]]:
+            entries[head] = senses
     return entries
 
 

@@ -1,4 +1,7 @@
-from restore.lexicon import Lexicon, load_lexicon, parse_mythes
+import struct
+
+from restore.lexicon import Lexicon, load_lexicon, parse_aiksaurus, parse_mythes
+from restore.spin import Policy, Spinner
 from tests.conftest import MYTHES
 
 
@@ -10,6 +13,27 @@ def test_parse_mythes_relations_and_antonyms():
     assert "bad" not in good_terms and good_terms == ["beneficial", "well"]
     assert ("atomic number 85", "s") not in entries["at"][0][1]  # digits are skipped
     assert "take part" in entries
+
+
+def _aiksaurus(words: dict[str, list[int]], meanings: list[list[int]]) -> tuple[bytes, bytes]:
+    """Aiksaurus's two files for a tiny thesaurus, written as its format has them."""
+    end = struct.pack(">H", 0xFFFF)
+    words_dat = b"".join(w.replace(" ", ":").encode() + b"\0" + b"".join(struct.pack(">H", m) for m in ms) + end
+                         for w, ms in words.items())
+    meanings_dat = b"".join(b"".join(struct.pack(">H", x) for x in m) + end for m in meanings)
+    return words_dat, meanings_dat
+
+
+def test_parse_aiksaurus_meanings_become_senses_in_the_words_order():
+    # words 0..4; meaning 0 titled "summit, meeting"; meaning 1 "rally, meeting"
+    words = {"conference": [0], "meeting": [1, 0], "Rally": [1], "rally": [1], "summit": [0]}
+    words_dat, meanings_dat = _aiksaurus(words, [[4, 1, 0, 1, 4], [3, 1, 2, 3]])
+    entries = parse_aiksaurus(words_dat, meanings_dat)
+    assert entries["meeting"] == [("", [("rally", "s"), ("Rally", "s")]), ("", [("summit", "s"), ("conference", "s")])]
+    assert entries["summit"] == [("", [("meeting", "s"), ("conference", "s")])]
+    assert "Rally" not in entries  # a capitalised headword is a name: spinners leave those
+    spun = Spinner(Lexicon(entries), Policy(rate=1.0, choice="first", wordnet=0.0)).spin("The meeting ended.")
+    assert spun.spun == "The rally ended."
 
 
 def test_substitutes_favour_first_single_word_term(lexicon: Lexicon):

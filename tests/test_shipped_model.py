@@ -433,6 +433,19 @@ def test_a_chaining_spinners_text_is_restored_better_with_the_second_hop(pipe):
     assert sacre_scores(two, CLEAN)["BLEU"][0] >= sacre_scores(one, CLEAN)["BLEU"][0] + 1.0
 
 
+def test_the_second_step_goes_through_a_spans_first_ten_candidates(pipe, monkeypatch):
+    """exchange -> conversation -> "speech" (the seed article's "successful speech for deploying
+    troops"): in this sentence "conversation" is below the span's fifth candidate, so the second
+    step of session 36 (through 5 candidates, 3 originals added) never offered "exchange"."""
+    from restore import detect
+
+    spun = "Iran would halt its work successful speech for aid, officials said."
+    assert pipe(spun).restored() == "Iran would halt its work in exchange for aid, officials said."
+    for name, value in (("SECOND_HOP_VIA", 5), ("SECOND_HOP_EACH", 10), ("SECOND_HOP_EXTRA", 3)):
+        monkeypatch.setattr(detect, name, value)
+    assert pipe(spun).restored() == "Iran would halt its work in speech for aid, officials said."
+
+
 def test_newswire_shorthand_is_restored_only_in_a_text_that_writes_shorthand(pipe):
     """The train split's 1987 newswire writes "5 pct", so its "percent" looks spun from "pct";
     a text written in full keeps its percentages, figures and all."""

@@ -1,0 +1,66 @@
+"""How many originals should the second hop add per span? A probe (session 37), on validation only.
+
+    python scripts/probe_second_hop.py            # about 15 minutes
+    python scripts/probe_second_hop.py --settings 5:10:3,10:20:10
+
+A spinner whose thesaurus differs from ours may have chained through it (the seed article's
+"speech" for "exchange": exchange -> conversation -> speech), and the second hop
+(`Detector.second_hop`, SECOND_HOP_* in `restore/detect.py`) offers the rewriter the likeliest
+originals a step further back: through a span's first VIA candidates, and their EACH likeliest
+originals, the EXTRA likeliest of all. Until session 37 that was 5:10:3. This prints, for each
+setting VIA:EACH:EXTRA, BLEU (and the share of swaps restored) on validation sentences and whole articles spun
+by the training mix, by the chained policy (held out of training) and by a thesaurus we do not
+have (Aiksaurus, `bench_foreign.py`; skipped where it is not installed), and the changes to
+unspun sentences and articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from restore import detect
+from restore.evaluate import evaluate
+from restore.pairs import clean_sentences, spun_articles, valid_pairs, validation_articles
+from restore.pipeline import Pipeline
+from restore.spin import PRESETS, Spinner
+from restore.train import read_docs
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_foreign import AIKSAURUS, foreign_lexicon  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
+    ap.add_argument("--settings", default="5:10:3,5:10:10,10:20:10,10:20:20",
+                    help="VIA:EACH:EXTRA, comma-separated (SECOND_HOP_* in restore/detect.py)")
+    ap.add_argument("--articles", type=int, default=150)
+    args = ap.parse_args()
+    docs = read_docs(args.valid)
+    n = args.articles
+    sets = {
+        "sentences, mix": valid_pairs(docs, 1000, seed=5),
+        "sentences, chained": valid_pairs(docs, 1000, seed=5, policies="chained"),
+        "articles, mix": validation_articles(docs, n)[0],
+        "articles, chained": validation_articles(docs, n, "chained")[0],
+        "articles, seedlike": validation_articles(docs, n, "seedlike")[0],
+    }
+    if AIKSAURUS.is_dir():
+        sets["articles, Aiksaurus"] = spun_articles(docs[n : 2 * n], Spinner(foreign_lexicon(), PRESETS["seedlike"]), seed=9)
+    clean = {"unspun sentences": clean_sentences(docs, 3000, seed=5), "unspun articles": validation_articles(docs, n)[1]}
+    pipe = Pipeline()
+    print(f"second hop h = {pipe.detector.second_hop}; BLEU (swapped words restored %)\n")
+    print("| VIA:EACH:EXTRA | " + " | ".join(sets) + " | " + " | ".join(f"{c}: changes /1000" for c in clean) + " |")
+    print("|---:|" + "---:|" * (len(sets) + len(clean)))
+    for setting in args.settings.split(","):
+        detect.SECOND_HOP_VIA, detect.SECOND_HOP_EACH, detect.SECOND_HOP_EXTRA = map(int, setting.split(":"))
+        spun = [evaluate(name, pipe.restore_texts, rows, batch_size=8) for name, rows in sets.items()]
+        unspun = [evaluate(name, pipe.restore_texts, rows, batch_size=8) for name, rows in clean.items()]
+        print(f"| {setting} | " + " | ".join(f"{r.bleu:.2f} ({r.word_acc:.1f})" for r in spun) + " | "
+              + " | ".join(f"{r.clean_changes_per_1000:.2f}" for r in unspun) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
