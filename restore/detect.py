@@ -105,7 +105,7 @@ CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detec
 # single words and no numbers, of which the SECOND_HOP_EXTRA likeliest join the span's own.
 # 10, 20, 10 since session 37 (5, 10, 3 before; `scripts/probe_second_hop.py`): text spun by
 # the held-out chained policy gains, the training mix's ties, and the seed's "speech" (via
-# "conversation", its fifth candidate in context) comes back "exchange".
+# "conversation", its eighth candidate in context) comes back "exchange".
 SECOND_HOP_VIA, SECOND_HOP_EACH, SECOND_HOP_EXTRA = 10, 20, 10
 
 

@@ -43,9 +43,9 @@ def main() -> None:
     ap.add_argument("--first", type=int, default=200, help="the first article (bench_restore's articles)")
     ap.add_argument("--n", type=int, default=100)
     args = ap.parse_args()
-    docs = read_docs(f"../shared/corpus/{args.split}.jsonl.gz")[args.first : args.first + args.n]
     if not AIKSAURUS.is_dir():
         raise SystemExit(f"error: {AIKSAURUS} not found (apt-get install libaiksaurus-1.2-data)")
+    docs = read_docs(f"../shared/corpus/{args.split}.jsonl.gz")[args.first : args.first + args.n]
     foreign = foreign_lexicon()
     rows = spun_articles(docs, Spinner(foreign, PRESETS["seedlike"]))
     ours = spun_articles(docs, Spinner(load_lexicon(), PRESETS["seedlike"]))

@@ -435,8 +435,8 @@ def test_a_chaining_spinners_text_is_restored_better_with_the_second_hop(pipe):
 
 def test_the_second_step_goes_through_a_spans_first_ten_candidates(pipe, monkeypatch):
     """exchange -> conversation -> "speech" (the seed article's "successful speech for deploying
-    troops"): in this sentence "conversation" is below the span's fifth candidate, so the second
-    step of session 36 (through 5 candidates, 3 originals added) never offered "exchange"."""
+    troops"): in this sentence "conversation" is the span's eighth candidate, so the second step
+    of session 36 (through 5 candidates, 3 originals added) never offered "exchange"."""
     from restore import detect
 
     spun = "Iran would halt its work successful speech for aid, officials said."
