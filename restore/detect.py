@@ -656,7 +656,7 @@ class Detector:
             return
         lm = self.lm
         toks = tokenize(text) if tokens is None else tokens
-        seq = [lm.index.get(w, -1) for w in [BOS, BOS] + lm.words(toks) + [EOS]]
+        seq = lm.ids(toks)
         where = {t.start: k + 2 for k, t in enumerate(toks)}
         for ws, p in zip(words, sure):  # "successful Moscow astatine the": the window reads "at the"
             if p >= SURE:

@@ -197,12 +197,16 @@ class KneserNeyTrigram:
         """The LM's words for the tokens of one sentence (the first is sentence-initial)."""
         return [lm_word(t.text, i == 0, self.names) for i, t in enumerate(tokens)]
 
+    def ids(self, tokens: list[Token]) -> list[int]:
+        """The word ids of one sentence's tokens (`words`), after two sentence starts and before its end."""
+        return [self.index.get(w, -1) for w in [BOS, BOS] + self.words(tokens) + [EOS]]
+
     def nats_per_word(self, text: str) -> float:
         """How far from the LM's training text `text` reads: the mean negative log-probability of
         its words (and each sentence's end), read sentence by sentence (`units`), in nats."""
         total, n = 0.0, 0
         for a, b in units(text):
-            ids = [self.index.get(w, -1) for w in [BOS, BOS] + self.words(tokenize(text[a:b])) + [EOS]]
+            ids = self.ids(tokenize(text[a:b]))
             total -= sum(self.logprob_ids(*ids[i - 2 : i + 1]) for i in range(2, len(ids)))
             n += len(ids) - 2
         return total / max(n, 1)

@@ -8,7 +8,8 @@ split + inverse thesaurus, beam 8), and restore's pipeline (detector + candidate
 in context by the shipped LM and neural LM; with its left-to-right model only; without the
 neural LM; without either), on the standard test set
 (sentences), on many clean test sentences, and on whole spun and unspun test articles (spun
-by the training mix, by the held-out policy bare and, lightly, by seedlike at a rate of 0.15;
+by the training mix, by the held-out policy bare and, lightly, by seedlike at a rate of 0.15,
+bench_gate.py's LIGHT_SPIN;
 and hard-wrapped at 72 columns).
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from datasets import disable_progress_bars
 
+from bench_gate import LIGHT_SPIN
 from restore.detect import DEFAULT_DIR, LIGHT_NATS
 from restore.evaluate import evaluate, format_table, identity, median_seconds, naive_reversal
 from restore.lexicon import load_lexicon
@@ -123,13 +125,13 @@ def main() -> None:
     print("Seedlike, but a word with punctuation attached is never swapped, as in the seed article.\n")
     print(format_table(reports))
     light = spun_articles(all_docs[args.clean_docs : args.clean_docs + args.spun_docs],
-                          Spinner(lex, with_rate(PRESETS["seedlike"], 0.15)))
+                          Spinner(lex, with_rate(PRESETS["seedlike"], LIGHT_SPIN)))
     pipe.detector.light_nats = 0.0  # session 35's light gate: by the words' rate alone
     ablation = evaluate("restore, light gate by the rate alone", pipe.restore_texts, light, batch_size=8)
     pipe.detector.light_nats = LIGHT_NATS
     reports = [evaluate("identity", identity, light, batch_size=8), ablation,
                evaluate(ours, pipe.restore_texts, light, batch_size=8)]
-    print("\n## The same articles spun lightly (seedlike at a rate of 0.15: about a tenth of the scored words)\n")
+    print(f"\n## The same articles spun lightly (seedlike at a rate of {LIGHT_SPIN}: about a tenth of the scored words)\n")
     print("A spinner set to swap fewer words, or one whose swaps our lexicon mostly misses. The light gate "
           f"leaves a text alone only if it also reads unlike news (at least {LIGHT_NATS} nats a word to the LM).\n")
     print(format_table(reports))
