@@ -15,7 +15,7 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, TypeVar
+from typing import Callable, Iterable, TypeVar
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
@@ -246,6 +246,27 @@ class KneserNeyTrigram:
         c3 = self.c3.get(ctx * V + iw, 0) if iw >= 0 else 0
         return math.log((max(c3 - d, 0) + d * self.ctx3_types[ctx] * p2) / total)
 
+    def after(self, iu: int, iv: int) -> Callable[[int], float]:
+        """`logprob_ids(iu, iv, ·)` as a function of the word id, the context's lookups made once:
+        the beam asks about every option after each history. The same floats as `logprob_ids`."""
+        d, V, cc1, cc2, c3 = self.d, self.V, self.cc1, self.cc2, self.c3
+        norm1 = self.n_bigram_types + 0.5 * V
+        log = math.log
+        if iv < 0 or not self.ctx2_total[iv]:
+            return lambda iw: log(((cc1[iw] if iw >= 0 else 0) + 0.5) / norm1)
+        total2, d2, base2 = self.ctx2_total[iv], d * self.ctx2_types[iv], iv * V
+
+        def bigram(iw: int) -> float:
+            p1 = ((cc1[iw] if iw >= 0 else 0) + 0.5) / norm1
+            return (max((cc2.get(base2 + iw, 0) if iw >= 0 else 0) - d, 0) + d2 * p1) / total2
+
+        ctx = iu * V + iv if iu >= 0 else -1
+        total3 = self.ctx3_total.get(ctx, 0) if iu >= 0 else 0
+        if not total3:
+            return lambda iw: log(bigram(iw))
+        d3, base3 = d * self.ctx3_types[ctx], ctx * V
+        return lambda iw: log((max((c3.get(base3 + iw, 0) if iw >= 0 else 0) - d, 0) + d3 * bigram(iw)) / total3)
+
 
 def beam_search(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T]]], beam: int = 8,
                 lm_weight: float = 1.0) -> list[T]:
@@ -267,38 +288,56 @@ def beam_hypotheses(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T
     # the beam: per two-word history, its hypotheses (score, values chosen so far), best first.
     # An option's LM terms depend only on the history, so they are computed once per history,
     # not once per hypothesis, and added to each in the same order (the same floats as before).
-    groups: list[tuple[tuple[str, str], list[tuple[float, tuple]]]] = [((BOS, BOS), [(0.0, ())])]
-    for options in choices:
-        best: dict[tuple[str, str], list[tuple[float, tuple]]] = {}
-        for hist, hyps in groups:
+    # Each step first ranks the new histories by their best hypothesis alone (a history's
+    # hypotheses are sorted and adding the same terms keeps their order, so its first is the
+    # best with every option), then fills in only the `beam` histories that survive: most of
+    # the histories an option opens are pruned at once.
+    index = lm.index
+    ids = [[[index.get(w, -1) for w in words.split()] for words, _, _ in options] for options in choices]
+    groups: list[tuple[tuple[str, str], tuple[int, int], list[tuple[float, tuple]]]] = [
+        ((BOS, BOS), (index.get(BOS, -1), index.get(BOS, -1)), [(0.0, ())])]
+    for options, option_ids in zip(choices, ids):
+        ranked: dict[tuple[str, str], float] = {}  # new history -> its best score, in order of first reach
+        steps = []
+        for hist, hid, hyps in groups:
+            after = lm.after(*hid)
             extended = []
-            for words, cost, value in options:
-                h, terms = hist, []
-                for word in words.split():
-                    terms.append(lm_weight * lm.logprob(h[0], h[1], word))
-                    h = (h[1], word)
-                extended.append((cost, value, terms, h))
+            for (words, cost, value), wids in zip(options, option_ids):
+                h, i, terms = hist, hid, []
+                for word, iw in zip(words.split(), wids):
+                    terms.append(lm_weight * (after(iw) if not terms else lm.logprob_ids(i[0], i[1], iw)))
+                    h, i = (h[1], word), (i[1], iw)
+                extended.append((cost, value, terms, h, i))
+                s = hyps[0][0] + cost
+                for term in terms:
+                    s += term
+                if s > ranked.get(h, -math.inf) or h not in ranked:
+                    ranked[h] = s
+            steps.append((hyps, extended))
+        survivors = sorted(ranked.items(), key=lambda item: -item[1])[:beam]
+        best: dict[tuple[str, str], list[tuple[float, tuple]]] = {h: [] for h, _ in survivors}
+        reached: dict[tuple[str, str], tuple[int, int]] = {}
+        for hyps, extended in steps:
+            extended = [e for e in extended if e[3] in best]
             for score, chosen in hyps:
-                for cost, value, terms, h in extended:
+                for cost, value, terms, h, i in extended:
                     s = score + cost
                     for term in terms:
                         s += term
-                    kept = best.get(h)
-                    if kept is None:
-                        best[h] = [(s, chosen + (value,))]
-                        continue
+                    kept = best[h]
+                    reached[h] = i
                     if len(kept) == per_history:
                         if s <= kept[-1][0]:
                             continue
                         kept.pop()
-                    i = len(kept)  # after every hypothesis scored at least s: ties keep their order
-                    while i and kept[i - 1][0] < s:
-                        i -= 1
-                    kept.insert(i, (s, chosen + (value,)))
-        groups = sorted(best.items(), key=lambda item: -item[1][0][0])[:beam]
+                    i_ = len(kept)  # after every hypothesis scored at least s: ties keep their order
+                    while i_ and kept[i_ - 1][0] < s:
+                        i_ -= 1
+                    kept.insert(i_, (s, chosen + (value,)))
+        groups = [(h, reached[h], best[h]) for h, _ in survivors]
     final = []
-    for h, hyps in groups:
-        end = lm_weight * lm.logprob(h[0], h[1], EOS)
+    for h, hid, hyps in groups:
+        end = lm_weight * lm.logprob_ids(hid[0], hid[1], index.get(EOS, -1))
         final += [(score + end, list(chosen)) for score, chosen in hyps]
     return sorted(final, key=lambda x: -x[0])
 

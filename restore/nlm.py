@@ -173,7 +173,10 @@ class GPT2:
 
     @staticmethod
     def _gelu_new(x: torch.Tensor) -> torch.Tensor:
-        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+        """0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))), transformers' formula, each step in
+        place: the same bits as its chain of new tensors, in two thirds of the time."""
+        y = torch.pow(x, 3.0).mul_(0.044715).add_(x).mul_(math.sqrt(2.0 / math.pi)).tanh_().add_(1.0)
+        return y.mul_(x).mul_(0.5)
 
     def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         B, T = ids.shape
@@ -248,7 +251,8 @@ class PieceLM:
         parts = []
         for h, t in zip(hidden.split(rows), targets.split(rows)):
             logits = torch.nn.functional.linear(h, self.net.output).float()
-            parts.append(logits.gather(1, t[:, None])[:, 0] - logits.logsumexp(-1))
+            # log_softmax, then the target's: half the time of logsumexp on this CPU, within 1e-6
+            parts.append(torch.log_softmax(logits, -1).gather(1, t[:, None])[:, 0])
         return torch.cat(parts)[:n]
 
 
