@@ -107,6 +107,14 @@ CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detec
 # the held-out chained policy gains, the training mix's ties, and the seed's "speech" (via
 # "conversation", its eighth candidate in context) comes back "exchange".
 SECOND_HOP_VIA, SECOND_HOP_EACH, SECOND_HOP_EXTRA = 10, 20, 10
+# A spinner has a habit: the seed article's took an original's first substitute (`Lexicon.first`)
+# for 94% of its surely spun words, a spinner of any sense for about half. `Detector.first_gain`
+# reads it from a document's spans scored at least FIRST_SURE (smoothed by FIRST_PSEUDO words
+# towards FIRST_HABIT, the share the thesaurus prior is taken to assume) and weighs those
+# originals by the odds of the two, within FIRST_GAINS. FIRST_HABIT since session 38
+# (`scripts/probe_first_habit.py`: validation articles of every first-substitute spinner gain,
+# those of an any-sense spinner tie)
+FIRST_SURE, FIRST_PSEUDO, FIRST_GAINS, FIRST_HABIT = 0.9, 5, (0.25, 10.0), 0.5
 
 
 @dataclass
@@ -168,6 +176,12 @@ class WordScore:
     probs: dict[str, float]  # lexicon / context / combined
     hidden: torch.Tensor | None  # encoder state of the word's first piece, when asked for
     bare: bool = True  # nothing attached (`text.bare`): "month", not "month," or "“aggression”"
+
+
+def _raise(probs: dict[str, float], gain: dict[str, float]) -> dict[str, float]:
+    """`probs` with those of `gain`'s keys multiplied by their factors, normalised again."""
+    z = 1 + sum(probs[c] * (g - 1) for c, g in gain.items())
+    return {c: p * gain.get(c, 1.0) / z for c, p in probs.items()}
 
 
 def _in_larger_figure(text: str, tok: Token) -> bool:
@@ -447,6 +461,7 @@ class Detector:
         self.light_nats = LIGHT_NATS  # the light gate's news test (`reads_unlike_news`); 0: the words' rate alone
         self.n_candidates = CANDIDATES  # originals offered per span; the pipeline sets its tuned number
         self.second_hop = 0.0  # the chance that a spinner chained (SECOND_HOP_VIA); the pipeline sets its tuned one
+        self.first_habit: float | None = FIRST_HABIT  # `first_gain`'s; None: off
         # the weight of the inverse-thesaurus prior against the originals head (`original_probs`); None:
         # the calibrated one, best for the top candidate alone; the pipeline sets the one its beam was tuned with
         self.prior_weight: float | None = None
@@ -700,17 +715,21 @@ class Detector:
     # -- candidates --------------------------------------------------------
     def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = CANDIDATES,
                         chunk: int = HEAD_CHUNK, ruled_out: Mapping[str, str | None] | None = None,
-                        raised: dict[str, float] | None = None) -> list[list[Candidate]]:
+                        raised: dict[str, float] | None = None,
+                        scores: list[float] | None = None) -> list[list[Candidate]]:
         """`ruled_candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
-        still in cache, and a long document never holds the whole matrix."""
-        out: list[list[Candidate]] = []
+        still in cache, and a long document never holds the whole matrix. With `first_habit` and
+        the words' `scores` (one document's spans), the originals whose first substitute is the
+        word are weighed by that document's own habit (`first_gain`)."""
+        probs: list[dict[str, float]] = []
         for i in range(0, len(words), chunk):
             with torch.inference_mode():
                 logits = self.bundle.model.orig_head(torch.stack(states[i : i + chunk]))
-            out += [self.ruled_candidates(w, g, k, ruled_out, raised)
-                    for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
-        return out
+            probs += [self._ruled_probs(w, g, k, ruled_out, raised)
+                      for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
+        gain = self.first_gain(words, probs, scores) if self.first_habit and scores is not None else 1.0
+        return [self._ranked(w, p, k, ruled_out, gain) for w, p in zip(words, probs)]
 
     def candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES) -> list[Candidate]:
         """Originals for a flagged word, best first: its own k likeliest (`original_probs`), and with
@@ -724,6 +743,12 @@ class Detector:
         to it; its P(spun) was moved for them before, `_rule_out`), each one's probability going to
         the full form it maps to (if any, and not the word itself), with the priors of the
         originals `raised` multiplied by their factors."""
+        return self._ranked(word, self._ruled_probs(word, head, k, ruled_out, raised), k, ruled_out)
+
+    def _ruled_probs(self, word: str, head: "HeadGuess | None", k: int,
+                     ruled_out: Mapping[str, str | None] | None,
+                     raised: dict[str, float] | None) -> dict[str, float]:
+        """`original_probs` with the originals `ruled_out` moved and those `raised` raised."""
         key = word.lower()
         probs = self.original_probs(key, head, k)
         ruled_out = ruled_out or {}
@@ -733,16 +758,37 @@ class Detector:
                 probs[full] = probs.get(full, 0.0) + p
         # the head learnt the same split's habit, so it is moved as much as the prior: f times f ** beta
         if raised and (gain := {c: f ** (1 + self._beta) for c, f in raised.items() if c in probs}):
-            z = 1 + sum(probs[c] * (g - 1) for c, g in gain.items())
-            probs = {c: p * gain.get(c, 1.0) / z for c, p in probs.items()}
+            probs = _raise(probs, gain)
+        return probs
+
+    def _ranked(self, word: str, probs: dict[str, float], k: int,
+                ruled_out: Mapping[str, str | None] | None, first_gain: float = 1.0) -> list[Candidate]:
+        """A span's candidates from its originals' probabilities: those whose first substitute is the
+        word times `first_gain`, a likely magnitude left as it is, the k best and the second hop's."""
+        key = word.lower()
+        if first_gain != 1.0 and (firsts := {c: first_gain for c in probs if self.lex.first(c) == key}):
+            probs = _raise(probs, firsts)
         mags = [probs[c] for c in probs if c in MAGNITUDES]
         if sum(mags) >= 0.5 and max(mags) < MAGNITUDE_ODDS * sum(mags):
             probs = {}  # most likely a magnitude, but which is a guess: the span is left as it is
         best = sorted(probs, key=lambda c: -probs[c])[:k]
         if self.second_hop:
             probs, extra = self._second_hop(key, probs, best)
-            best = sorted(best + [c for c in extra if c not in ruled_out], key=lambda c: -probs[c])
+            best = sorted(best + [c for c in extra if c not in (ruled_out or {})], key=lambda c: -probs[c])
         return [Candidate(match_case(c, word), round(min(probs[c], 1.0), 4)) for c in best]
+
+    def first_gain(self, words: list[str], probs: list[dict[str, float]], scores: list[float]) -> float:
+        """How much likelier than the thesaurus prior says this document's spinner takes an original's
+        first substitute (`Lexicon.first`): the odds of its share among the document's surely spun
+        words' likeliest originals (FIRST_SURE, smoothed towards `first_habit` by FIRST_PSEUDO
+        words), over the odds of `first_habit`, the share the prior assumes; within FIRST_GAINS.
+        Spinners differ: the seed article's took the first substitute for 93% of such words, a
+        spinner of any sense for about half."""
+        firsts = [self.lex.first(max(p, key=p.get)) == w.lower()
+                  for w, p, s in zip(words, probs, scores) if p and s >= FIRST_SURE]
+        share = (sum(firsts) + FIRST_PSEUDO * self.first_habit) / (len(firsts) + FIRST_PSEUDO)
+        odds = share / (1 - share) / (self.first_habit / (1 - self.first_habit))
+        return min(max(odds, FIRST_GAINS[0]), FIRST_GAINS[1])
 
     def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES,
                        beta: float | None = None) -> dict[str, float]:
@@ -922,7 +968,8 @@ class Detector:
                 # the originals head was trained to name a phrase's original on its first word
                 cands = (self.candidates_many([" ".join(part[a:b].split()) for a, b in where],
                                               [run[0].hidden for run in flagged],
-                                              self.n_candidates, ruled_out=ruled_out, raised=raised)
+                                              self.n_candidates, ruled_out=ruled_out, raised=raised,
+                                              scores=[_mean(ws.probs[signal] for ws in run) for run in flagged])
                          if with_candidates else [[] for _ in where])
                 spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), cs)
                          for run, (a, b), cs in zip(flagged, where, cands)]

@@ -116,6 +116,7 @@ class Lexicon:
     freq: dict[str, int] = field(default_factory=dict)
     inverse: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     max_phrase_words: int = 3
+    _first: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.inverse:
@@ -135,8 +136,7 @@ class Lexicon:
         """
         senses = self.entries.get(headword, [])
         weights: dict[str, float] = defaultdict(float)
-        single = [[t for t, _ in terms if " " not in t and t.islower()] for _, terms in senses]
-        firsts = next((s for s in single if s), [])
+        firsts = self._firsts(headword)
         if firsts:
             weights[firsts[0]] += 0.5
             for t in firsts:
@@ -150,6 +150,17 @@ class Lexicon:
             weights[t] += 0.1 / len(extras)
         total = sum(weights.values())
         return {t: w / total for t, w in weights.items()} if total else {}
+
+    def _firsts(self, headword: str) -> list[str]:
+        """The single-word lowercase terms of the headword's first sense that has any."""
+        single = ([t for t, _ in terms if " " not in t and t.islower()] for _, terms in self.entries.get(headword, []))
+        return next((s for s in single if s), [])
+
+    def first(self, headword: str) -> str | None:
+        """The substitute a first-term spinner writes for `headword` ("in" -> "successful"), or None."""
+        if headword not in self._first:
+            self._first[headword] = next(iter(self._firsts(headword)), None)
+        return self._first[headword]
 
     # -- inverse -----------------------------------------------------------
     def originals(self, surface: str) -> list[tuple[str, float]]:

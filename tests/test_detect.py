@@ -287,3 +287,27 @@ def test_the_encoder_precision_is_one_of_three_and_auto_picks_bf16_where_the_cpu
         monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
         monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
         assert inference_dtype("auto") == dtype
+
+
+def test_first_gain_reads_the_documents_habit_from_its_surely_spun_words(lexicon):
+    """`Detector.first_gain`: the odds that this document's spinner writes an original's first
+    substitute, over the habit the prior assumes; only words scored at least FIRST_SURE count,
+    a few of them move it little, and it stays within FIRST_GAINS."""
+    from types import SimpleNamespace
+
+    from restore.detect import FIRST_GAINS, FIRST_PSEUDO, FIRST_SURE
+
+    det = SimpleNamespace(lex=lexicon, first_habit=0.6)
+    gain = lambda words, probs, scores: Detector.first_gain(det, words, probs, scores)  # noqa: E731
+    first = ({"in": 0.9, "inch": 0.1}, "successful")  # "successful" is the first substitute of "in"
+    other = ({"state": 1.0}, "authorities")  # of "state" it is "government"
+    habit_odds = 0.6 / 0.4
+    share = (8 + FIRST_PSEUDO * 0.6) / (10 + FIRST_PSEUDO)
+    mixed = [first] * 8 + [other] * 2
+    assert gain([w for _, w in mixed], [p for p, _ in mixed], [0.95] * 10) == pytest.approx(
+        share / (1 - share) / habit_odds)
+    assert gain(["successful"] * 10, [first[0]] * 10, [FIRST_SURE - 0.01] * 10) == pytest.approx(1.0)  # none sure
+    assert gain(["successful"] * 200, [first[0]] * 200, [0.99] * 200) == FIRST_GAINS[1]
+    assert gain(["authorities"] * 200, [other[0]] * 200, [0.99] * 200) == FIRST_GAINS[0]
+    assert 1.0 < gain(["successful"], [first[0]], [0.99]) < 1.6  # one word is little evidence
+    assert gain([], [], []) == pytest.approx(1.0)

@@ -43,6 +43,16 @@ def test_substitutes_favour_first_single_word_term(lexicon: Lexicon):
     assert "In" not in subs  # capitalised terms are not spinner output
 
 
+def test_first_is_what_a_first_term_spinner_writes(lexicon: Lexicon):
+    """The first single-word lowercase term of the first sense that has one: no antonym, no
+    capitalised term ("In"), no multiword term ("coming together"); the substitutes' likeliest."""
+    assert [lexicon.first(w) for w in ("in", "good", "take part", "meeting", "nonsense")] == [
+        "successful", "beneficial", "participate", "gathering", None]
+    for word in ("in", "good", "state", "city"):
+        subs = lexicon.substitutes(word)
+        assert lexicon.first(word) == max(subs, key=subs.get)
+
+
 def test_inverse_index_ranks_by_prior(lexicon: Lexicon):
     assert lexicon.originals("betwixt")[0][0] == "between"
     assert lexicon.originals("successful")[0][0] == "in"
