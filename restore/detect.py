@@ -108,7 +108,7 @@ CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detec
 # "conversation", its eighth candidate in context) comes back "exchange".
 SECOND_HOP_VIA, SECOND_HOP_EACH, SECOND_HOP_EXTRA = 10, 20, 10
 # A spinner has a habit: the seed article's took an original's first substitute (`Lexicon.first`)
-# for 94% of its surely spun words, a spinner of any sense for about half. `Detector.first_gain`
+# for 93% of its surely spun words, a spinner of any sense for about half. `Detector.first_gain`
 # reads it from a document's spans scored at least FIRST_SURE (smoothed by FIRST_PSEUDO words
 # towards FIRST_HABIT, the share the thesaurus prior is taken to assume) and weighs those
 # originals by the odds of the two, within FIRST_GAINS. FIRST_HABIT since session 38

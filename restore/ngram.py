@@ -298,6 +298,7 @@ def beam_hypotheses(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T
         ((BOS, BOS), (index.get(BOS, -1), index.get(BOS, -1)), [(0.0, ())])]
     for options, option_ids in zip(choices, ids):
         ranked: dict[tuple[str, str], float] = {}  # new history -> its best score, in order of first reach
+        ids_of: dict[tuple[str, str], tuple[int, int]] = {}  # new history -> its word ids
         steps = []
         for hist, hid, hyps in groups:
             after = lm.after(*hid)
@@ -307,34 +308,32 @@ def beam_hypotheses(lm: KneserNeyTrigram, choices: list[list[tuple[str, float, T
                 for word, iw in zip(words.split(), wids):
                     terms.append(lm_weight * (after(iw) if not terms else lm.logprob_ids(i[0], i[1], iw)))
                     h, i = (h[1], word), (i[1], iw)
-                extended.append((cost, value, terms, h, i))
+                extended.append((cost, value, terms, h))
                 s = hyps[0][0] + cost
                 for term in terms:
                     s += term
-                if s > ranked.get(h, -math.inf) or h not in ranked:
-                    ranked[h] = s
+                if h not in ranked or s > ranked[h]:
+                    ranked[h], ids_of[h] = s, i
             steps.append((hyps, extended))
         survivors = sorted(ranked.items(), key=lambda item: -item[1])[:beam]
         best: dict[tuple[str, str], list[tuple[float, tuple]]] = {h: [] for h, _ in survivors}
-        reached: dict[tuple[str, str], tuple[int, int]] = {}
         for hyps, extended in steps:
             extended = [e for e in extended if e[3] in best]
             for score, chosen in hyps:
-                for cost, value, terms, h, i in extended:
+                for cost, value, terms, h in extended:
                     s = score + cost
                     for term in terms:
                         s += term
                     kept = best[h]
-                    reached[h] = i
                     if len(kept) == per_history:
                         if s <= kept[-1][0]:
                             continue
                         kept.pop()
-                    i_ = len(kept)  # after every hypothesis scored at least s: ties keep their order
-                    while i_ and kept[i_ - 1][0] < s:
-                        i_ -= 1
-                    kept.insert(i_, (s, chosen + (value,)))
-        groups = [(h, reached[h], best[h]) for h, _ in survivors]
+                    i = len(kept)  # after every hypothesis scored at least s: ties keep their order
+                    while i and kept[i - 1][0] < s:
+                        i -= 1
+                    kept.insert(i, (s, chosen + (value,)))
+        groups = [(h, ids_of[h], best[h]) for h, _ in survivors]
     final = []
     for h, hid, hyps in groups:
         end = lm_weight * lm.logprob_ids(hid[0], hid[1], index.get(EOS, -1))

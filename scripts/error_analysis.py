@@ -3,6 +3,7 @@
     python scripts/error_analysis.py                 # 1000 spun validation sentences, like build_lm.py
     python scripts/error_analysis.py --articles 450  # build_lm.py's 450 spun validation articles instead
     python scripts/error_analysis.py --ceilings      # what better detection, or a better choice, would give
+    python scripts/error_analysis.py --articles 450 --first-habit off  # without session 38's habit weighing
 
 Buckets, in pipeline order: not scored as spun at all (score < 0.2 or not eligible: names,
 capitals), scored below the edit threshold, flagged but its original is not among the
@@ -40,12 +41,15 @@ def main() -> None:
                     help="whole spun validation articles instead of sentences (each one document: the vote counts)")
     ap.add_argument("--examples", type=int, default=8)
     ap.add_argument("--ceilings", action="store_true", help="BLEU with the spinner's own spans as flags instead")
+    ap.add_argument("--first-habit", help="the detector's first_habit (`Detector.first_gain`), or off; default: the shipped one")
     args = ap.parse_args()
 
     docs = read_docs(args.valid)
     rows = validation_articles(docs, args.articles)[0] if args.articles else valid_pairs(docs, args.n, seed=5)
     what = f"{len(rows):,} validation {'articles' if args.articles else 'sentences'}"
     pipe = Pipeline()
+    if args.first_habit:
+        pipe.detector.first_habit = None if args.first_habit == "off" else float(args.first_habit)
     surely = pipe.rewriter.w["surely_spun"]
     texts = [r["spun"] for r in rows]
     if args.ceilings:

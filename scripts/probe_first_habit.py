@@ -1,6 +1,6 @@
 """Does weighing each document's spinner habit help? A probe (session 38), on validation only.
 
-    python scripts/probe_first_habit.py                       # about 25 minutes
+    python scripts/probe_first_habit.py                       # about 30 minutes
     python scripts/probe_first_habit.py --habits off,0.6 --articles 50
 
 A spinner's habit shows in its text: the seed article's spinner wrote an original's first
@@ -34,7 +34,7 @@ SEED = Path("seeds/000_218a7ccf3f92d917.txt")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
-    ap.add_argument("--habits", default="off,0.3,0.4,0.5,0.6,0.7", help="first_habit settings, comma-separated (off: none)")
+    ap.add_argument("--habits", default="off,0.3,0.4,0.45,0.5,0.6,0.7", help="first_habit settings, comma-separated (off: none)")
     ap.add_argument("--articles", type=int, default=100)
     args = ap.parse_args()
     docs, n, lex = read_docs(args.valid), args.articles, load_lexicon()
