@@ -11,7 +11,7 @@ first substitute is the spun word by the odds of that document's own share over 
 (`Detector.first_gain`). This prints, for each habit (off: none), BLEU (and the share of swaps
 restored) on validation articles spun by the training mix, the seedlike policy, the chained
 policy (held out of training), a first-substitute spinner and an any-sense spinner, and the
-changes to unspun articles; then the first-substitute share the detector reads in each set
+changes to unspun articles and the seed article's words changed against the first setting's; then the first-substitute share the detector reads in each set
 (the 10th, 50th and 90th percentile over documents) and in the seed article.
 """
 
@@ -48,7 +48,7 @@ def main() -> None:
     unspun = validation_articles(docs, n)[1]
     pipe = Pipeline()
     seed = SEED.read_text(encoding="utf-8")
-    print("| first_habit | " + " | ".join(sets) + " | unspun articles: changes /1000 | seed article: words changed vs off |")
+    print("| first_habit | " + " | ".join(sets) + " | unspun articles: changes /1000 | seed article: words changed vs the first row |")
     print("|---|" + "---:|" * (len(sets) + 2))
     base = None
     for habit in args.habits.split(","):
