@@ -230,41 +230,26 @@ class KneserNeyTrigram:
 
     def logprob_ids(self, iu: int, iv: int, iw: int) -> float:
         """log P(w | u v) by word ids (-1: outside the vocabulary), for callers that look words up once."""
-        d, V = self.d, self.V
-        p1 = self._p1(iw)
-        if iv < 0 or not self.ctx2_total[iv]:
-            return math.log(p1)
-        total = self.ctx2_total[iv]
-        c2 = self.cc2.get(iv * V + iw, 0) if iw >= 0 else 0
-        p2 = (max(c2 - d, 0) + d * self.ctx2_types[iv] * p1) / total
-        if iu < 0:
-            return math.log(p2)
-        ctx = iu * V + iv
-        total = self.ctx3_total.get(ctx, 0)
-        if not total:
-            return math.log(p2)
-        c3 = self.c3.get(ctx * V + iw, 0) if iw >= 0 else 0
-        return math.log((max(c3 - d, 0) + d * self.ctx3_types[ctx] * p2) / total)
+        return self.after(iu, iv)(iw)
 
     def after(self, iu: int, iv: int) -> Callable[[int], float]:
-        """`logprob_ids(iu, iv, ·)` as a function of the word id, the context's lookups made once:
-        the beam asks about every option after each history. The same floats as `logprob_ids`."""
-        d, V, cc1, cc2, c3 = self.d, self.V, self.cc1, self.cc2, self.c3
-        norm1 = self.n_bigram_types + 0.5 * V
+        """log P(· | u v) as a function of the word id, the history's lookups made once: the beam
+        asks about every option after each history. Interpolated Kneser-Ney, backing off to the
+        bigram where the history u v was never seen (or u is outside the vocabulary), and to the
+        continuation unigram where v was never seen before a word."""
+        d, V, cc2, c3, p1 = self.d, self.V, self.cc2, self.c3, self._p1
         log = math.log
         if iv < 0 or not self.ctx2_total[iv]:
-            return lambda iw: log(((cc1[iw] if iw >= 0 else 0) + 0.5) / norm1)
+            return lambda iw: log(p1(iw))
         total2, d2, base2 = self.ctx2_total[iv], d * self.ctx2_types[iv], iv * V
 
         def bigram(iw: int) -> float:
-            p1 = ((cc1[iw] if iw >= 0 else 0) + 0.5) / norm1
-            return (max((cc2.get(base2 + iw, 0) if iw >= 0 else 0) - d, 0) + d2 * p1) / total2
+            return (max((cc2.get(base2 + iw, 0) if iw >= 0 else 0) - d, 0) + d2 * p1(iw)) / total2
 
-        ctx = iu * V + iv if iu >= 0 else -1
-        total3 = self.ctx3_total.get(ctx, 0) if iu >= 0 else 0
+        total3 = self.ctx3_total.get(iu * V + iv, 0) if iu >= 0 else 0
         if not total3:
             return lambda iw: log(bigram(iw))
-        d3, base3 = d * self.ctx3_types[ctx], ctx * V
+        d3, base3 = d * self.ctx3_types[iu * V + iv], (iu * V + iv) * V
         return lambda iw: log((max((c3.get(base3 + iw, 0) if iw >= 0 else 0) - d, 0) + d3 * bigram(iw)) / total3)
 
 

@@ -29,17 +29,6 @@ def test_lm_prefers_seen_text_and_sums_to_one_over_the_vocabulary():
     assert math.isclose(sum(math.exp(lm.logprob("the", "minister", w)) for w in words), 1.0, rel_tol=0.02)
 
 
-def test_after_a_history_gives_logprob_ids_floats_to_the_bit():
-    """`KneserNeyTrigram.after` hoists a history's lookups out of the beam's loop over options; every
-    back-off branch (no bigram context, no trigram context, a word outside the vocabulary, a pruned
-    model) must give exactly `logprob_ids`'s float, or the beam's choices could drift."""
-    for lm in (KneserNeyTrigram.build(SENTENCES), KneserNeyTrigram.build(SENTENCES, min_count=2)):
-        ids = list(range(lm.V)) + [-1]
-        for iu, iv in itertools.product(ids, ids):
-            after = lm.after(iu, iv)
-            assert [after(iw) for iw in ids] == [lm.logprob_ids(iu, iv, iw) for iw in ids]
-
-
 def test_nats_per_word_is_the_mean_surprise_of_a_texts_words_sentence_by_sentence():
     lm = KneserNeyTrigram.build(SENTENCES)
     seen, unseen = "The minister met the leader in the capital.", "Zebras graze quietly beyond distant hills."
