@@ -108,12 +108,13 @@ CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detec
 # "conversation", its eighth candidate in context) comes back "exchange".
 SECOND_HOP_VIA, SECOND_HOP_EACH, SECOND_HOP_EXTRA = 10, 20, 10
 # A spinner has a habit: the seed article's took an original's first substitute (`Lexicon.first`)
-# for 93% of its surely spun words, a spinner of any sense for about half. `Detector.first_gain`
-# reads it from a document's spans scored at least FIRST_SURE (smoothed by FIRST_PSEUDO words
-# towards FIRST_HABIT, the share the thesaurus prior is taken to assume) and weighs those
-# originals by the odds of the two, within FIRST_GAINS. FIRST_HABIT since session 38
-# (`scripts/probe_first_habit.py`: validation articles of every first-substitute spinner gain,
-# those of an any-sense spinner tie)
+# for 93% of its surely spun words, a spinner of any sense for about half. `Detector.read_habit`
+# reads it from a document's words scored at least FIRST_SURE (smoothed by FIRST_PSEUDO words
+# towards FIRST_HABIT, the share the thesaurus prior is taken to assume); `first_gain` weighs
+# the originals whose first substitute a span is by the odds of the two, within FIRST_GAINS, and
+# `habit_odds` moves each word's odds of being spun by how likely the habit makes it. FIRST_HABIT
+# since session 38 (`scripts/probe_first_habit.py`: validation articles of every first-substitute
+# spinner gain, those of an any-sense spinner tie), the word odds since session 39
 FIRST_SURE, FIRST_PSEUDO, FIRST_GAINS, FIRST_HABIT = 0.9, 5, (0.25, 10.0), 0.5
 
 
@@ -272,10 +273,11 @@ def _logits(probs: list[float]) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _ruled_out(p: float, share: float) -> float:
-    """P(spun | its original is none of some ruled out), from P(spun) and the share they held."""
-    rest = p * (1 - share)
-    return rest / (rest + 1 - p) if rest + 1 - p > 0 else 0.0
+def _odds_times(p: float, factor: float) -> float:
+    """A probability whose odds are multiplied by `factor` (P(spun | its original is none of some
+    ruled out): factor 1 - the share they held)."""
+    moved = p * factor
+    return moved / (moved + 1 - p) if moved + 1 - p > 0 else 0.0
 
 
 def count_shift(counts: Sequence[int] | None, p_word: float) -> float:
@@ -456,6 +458,7 @@ class Detector:
         self._priors: dict[str, tuple[dict[str, float], dict[str, str], dict[str, list[str]]]] = {}
         self._reach: dict[tuple[str, str], bool] = {}  # (original, spun word): a thesaurus path between them
         self._subs: dict[str, frozenset[str]] = {}
+        self._firsts: dict[str, tuple[bool | None, float]] = {}  # `_first_of`
         self.threshold = threshold
         self.assume_spun = assume_spun
         self.light_nats = LIGHT_NATS  # the light gate's news test (`reads_unlike_news`); 0: the words' rate alone
@@ -604,15 +607,25 @@ class Detector:
         return docs
 
     def weigh(self, text: str, words: list[WordScore], signals: tuple[str, ...],
-              in_full: bool) -> tuple[float | None, float | None]:
+              in_full: bool) -> tuple[float | None, float | None, float | None]:
         """The document-level steps, in order, on one document's word scores: in a text written in
         full (`in_full`: no newswire shorthand, `_WRITES_SHORTHAND`), the shorthand rule
         (`_rule_out`); then the rate prior and its gates (`apply_prior`, whose evidence it
-        returns), documentation (DOCUMENTATION_SHARE of it code) among them."""
+        returns), documentation (DOCUMENTATION_SHARE of it code) among them; then, with
+        `first_habit`, the spinner's habit (`read_habit`, whose share it returns; None without),
+        which moves every word's odds (`habit_odds`)."""
         if in_full:
             self._rule_out(words)
         documentation = len(words) >= DOCUMENTATION_WORDS and code_share(text) >= DOCUMENTATION_SHARE
-        return self.apply_prior(words, signals, gated=documentation, text=text)
+        evidence, attached = self.apply_prior(words, signals, gated=documentation, text=text)
+        if not self.first_habit:
+            return evidence, attached, None
+        share = self.read_habit(words, "combined" if "combined" in signals else signals[0])
+        for ws in words:
+            factor = self.habit_odds(ws.token.text.lower(), share)
+            if factor != 1.0:
+                ws.probs = {name: _odds_times(p, factor) for name, p in ws.probs.items()}
+        return evidence, attached, share
 
     def reads_unlike_news(self, text: str) -> bool:
         """Does the trigram LM find `text` at least `light_nats` (LIGHT_NATS) nats a word surprising?"""
@@ -715,21 +728,18 @@ class Detector:
     # -- candidates --------------------------------------------------------
     def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = CANDIDATES,
                         chunk: int = HEAD_CHUNK, ruled_out: Mapping[str, str | None] | None = None,
-                        raised: dict[str, float] | None = None,
-                        scores: list[float] | None = None) -> list[list[Candidate]]:
+                        raised: dict[str, float] | None = None, first_gain: float = 1.0) -> list[list[Candidate]]:
         """`ruled_candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
-        still in cache, and a long document never holds the whole matrix. With `first_habit` and
-        the words' `scores` (one document's spans), the originals whose first substitute is the
-        word are weighed by that document's own habit (`first_gain`)."""
+        still in cache, and a long document never holds the whole matrix. The originals whose
+        first substitute a word is are weighed by `first_gain`, its document's (`first_gain`)."""
         probs: list[dict[str, float]] = []
         for i in range(0, len(words), chunk):
             with torch.inference_mode():
                 logits = self.bundle.model.orig_head(torch.stack(states[i : i + chunk]))
             probs += [self._ruled_probs(w, g, k, ruled_out, raised)
                       for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
-        gain = self.first_gain(words, probs, scores) if self.first_habit and scores is not None else 1.0
-        return [self._ranked(w, p, k, ruled_out, gain) for w, p in zip(words, probs)]
+        return [self._ranked(w, p, k, ruled_out, first_gain) for w, p in zip(words, probs)]
 
     def candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES) -> list[Candidate]:
         """Originals for a flagged word, best first: its own k likeliest (`original_probs`), and with
@@ -777,18 +787,52 @@ class Detector:
             best = sorted(best + [c for c in extra if c not in (ruled_out or {})], key=lambda c: -probs[c])
         return [Candidate(match_case(c, word), round(min(probs[c], 1.0), 4)) for c in best]
 
-    def first_gain(self, words: list[str], probs: list[dict[str, float]], scores: list[float]) -> float:
-        """How much likelier than the thesaurus prior says this document's spinner takes an original's
-        first substitute (`Lexicon.first`): the odds of its share among the document's surely spun
-        words' likeliest originals (FIRST_SURE, smoothed towards `first_habit` by FIRST_PSEUDO
-        words), over the odds of `first_habit`, the share the prior assumes; within FIRST_GAINS.
-        Spinners differ: the seed article's took the first substitute for 93% of such words, a
-        spinner of any sense for about half."""
-        firsts = [self.lex.first(max(p, key=p.get)) == w.lower()
-                  for w, p, s in zip(words, probs, scores) if p and s >= FIRST_SURE]
-        share = (sum(firsts) + FIRST_PSEUDO * self.first_habit) / (len(firsts) + FIRST_PSEUDO)
+    def first_substitutes(self, words: list[WordScore], judge: str) -> list[bool]:
+        """Of one document's surely spun words (`judge`'s probability at least FIRST_SURE) that the
+        thesaurus leads back from, whether each is the first substitute (`Lexicon.first`) of its
+        likeliest original by the thesaurus."""
+        return [first for ws in words if ws.probs[judge] >= FIRST_SURE
+                for first, _ in [self._first_of(ws.token.text.lower())] if first is not None]
+
+    def read_habit(self, words: list[WordScore], judge: str) -> float:
+        """The share of first substitutes among one document's surely spun words
+        (`first_substitutes`), smoothed by FIRST_PSEUDO words towards `first_habit`: its
+        spinner's habit. Spinners differ: the seed article's took the first substitute for 93%
+        of such words, a spinner of any sense for about half."""
+        firsts = self.first_substitutes(words, judge)
+        return (sum(firsts) + FIRST_PSEUDO * self.first_habit) / (len(firsts) + FIRST_PSEUDO)
+
+    def first_gain(self, share: float) -> float:
+        """How much likelier than the thesaurus prior says a document's spinner, whose habit is
+        `share` (`read_habit`), takes an original's first substitute: the odds of its share over
+        those of `first_habit`, the share the prior assumes; within FIRST_GAINS."""
         odds = share / (1 - share) / (self.first_habit / (1 - self.first_habit))
         return min(max(odds, FIRST_GAINS[0]), FIRST_GAINS[1])
+
+    def habit_odds(self, key: str, share: float) -> float:
+        """How much likelier a spinner whose habit is `share` (`read_habit`) writes the word `key`
+        than one of `first_habit`'s, the factor its odds of being spun move by: over its originals
+        by the thesaurus, those whose first substitute it is by `first_gain` times as much as the
+        rest, and the rest by (1 - share) / (1 - first_habit). In the seed article, whose spinner
+        took the first substitute for 93% of its surely spun words, "combat" (nobody's first
+        substitute, and the writer's own) becomes less likely spun, "successful" (in's) more. A
+        word the thesaurus offers no way back to is left as it is."""
+        is_first, firsts = self._first_of(key)
+        if is_first is None or share == self.first_habit:
+            return 1.0
+        return (1 - share) / (1 - self.first_habit) * (1 - firsts + self.first_gain(share) * firsts)
+
+    def _first_of(self, key: str) -> tuple[bool | None, float]:
+        """Of a spun word's originals by the thesaurus alone (`_prior`, the word itself left out):
+        is it the first substitute of the likeliest, and the share of their probability whose
+        first substitute it is (cached; None, 0: the thesaurus offers no way back to it)."""
+        if key not in self._firsts:
+            originals = {c: p for c, p in self._prior(key)[0].items() if c != key}
+            total = sum(originals.values())
+            self._firsts[key] = ((self.lex.first(next(iter(originals))) == key,
+                                  sum(p for c, p in originals.items() if self.lex.first(c) == key) / total)
+                                 if total else (None, 0.0))
+        return self._firsts[key]
 
     def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES,
                        beta: float | None = None) -> dict[str, float]:
@@ -884,7 +928,7 @@ class Detector:
             key = ws.token.text.lower()
             probs = self.original_probs(key, head, beta=1.0)
             share = min(sum(probs.get(c, 0.0) for c, full in SHORTHAND.items() if full in (None, key)), 1.0)
-            ws.probs = {name: _ruled_out(p, share) for name, p in ws.probs.items()}
+            ws.probs = {name: _odds_times(p, 1 - share) for name, p in ws.probs.items()}
 
     def _second_hop(self, key: str, probs: dict[str, float], best: list[str]) -> tuple[dict[str, float], list[str]]:
         """The mixture of SECOND_HOP_VIA over a span's originals `probs` (its k `best`), and the
@@ -958,7 +1002,7 @@ class Detector:
             parts = [texts[i] for i, _, _ in group]
             for part, words in zip(parts, self.score_documents(parts, signals, with_candidates, prior=False)):
                 in_full = not _WRITES_SHORTHAND.search(part)
-                evidence, attached = self.weigh(part, words, signals, in_full)
+                evidence, attached, habit = self.weigh(part, words, signals, in_full)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (None, None)
                 flagged = [run for run in self.phrases(part, words)
@@ -969,7 +1013,7 @@ class Detector:
                 cands = (self.candidates_many([" ".join(part[a:b].split()) for a, b in where],
                                               [run[0].hidden for run in flagged],
                                               self.n_candidates, ruled_out=ruled_out, raised=raised,
-                                              scores=[_mean(ws.probs[signal] for ws in run) for run in flagged])
+                                              first_gain=1.0 if habit is None else self.first_gain(habit))
                          if with_candidates else [[] for _ in where])
                 spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), cs)
                          for run, (a, b), cs in zip(flagged, where, cands)]

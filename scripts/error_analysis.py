@@ -3,7 +3,7 @@
     python scripts/error_analysis.py                 # 1000 spun validation sentences, like build_lm.py
     python scripts/error_analysis.py --articles 450  # build_lm.py's 450 spun validation articles instead
     python scripts/error_analysis.py --ceilings      # what better detection, or a better choice, would give
-    python scripts/error_analysis.py --articles 450 --first-habit off  # without session 38's habit weighing
+    python scripts/error_analysis.py --articles 450 --first-habit off  # without the spinner's habit (sessions 38-39)
 
 Buckets, in pipeline order: not scored as spun at all (score < 0.2 or not eligible: names,
 capitals), scored below the edit threshold, flagged but its original is not among the
@@ -41,7 +41,7 @@ def main() -> None:
                     help="whole spun validation articles instead of sentences (each one document: the vote counts)")
     ap.add_argument("--examples", type=int, default=8)
     ap.add_argument("--ceilings", action="store_true", help="BLEU with the spinner's own spans as flags instead")
-    ap.add_argument("--first-habit", help="the detector's first_habit (`Detector.first_gain`), or off; default: the shipped one")
+    ap.add_argument("--first-habit", help="the detector's first_habit (`Detector.read_habit`), or off; default: the shipped one")
     args = ap.parse_args()
 
     docs = read_docs(args.valid)

@@ -1,4 +1,4 @@
-"""Does weighing each document's spinner habit help? A probe (session 38), on validation only.
+"""Does weighing each document's spinner habit help? A probe (sessions 38-39), on validation only.
 
     python scripts/probe_first_habit.py                       # about 30 minutes
     python scripts/probe_first_habit.py --habits off,0.6 --articles 50
@@ -6,9 +6,11 @@
 A spinner's habit shows in its text: the seed article's spinner wrote an original's first
 substitute (`Lexicon.first`: "in" -> "successful") for 93% of its surely spun words, one that
 draws from any sense for about half. With `Detector.first_habit` set (the share of first
-substitutes the thesaurus prior assumes), each document's candidates weigh the originals whose
-first substitute is the spun word by the odds of that document's own share over the habit's
-(`Detector.first_gain`). This prints, for each habit (off: none), BLEU (and the share of swaps
+substitutes the thesaurus prior assumes), each document's own share (`Detector.read_habit`)
+weighs its candidates, the originals whose first substitute is the spun word by the odds of
+that share over the habit's (`Detector.first_gain`, session 38), and moves each word's odds of
+being spun by how likely that habit makes it (`Detector.habit_odds`, session 39). This prints,
+for each habit (off: none), BLEU (and the share of swaps
 restored) on validation articles spun by the training mix, the seedlike policy, the chained
 policy (held out of training), a first-substitute spinner and an any-sense spinner, and the
 changes to unspun articles and the seed article's words changed against the first setting's; then the first-substitute share the detector reads in each set
@@ -61,16 +63,16 @@ def main() -> None:
         print(f"| {habit} | " + " | ".join(f"{r.bleu:.2f} ({r.word_acc:.1f})" for r in spun)
               + f" | {clean.clean_changes_per_1000:.2f} | {moved} |", flush=True)
     det = pipe.detector
-    det.first_habit = None  # the shares as the thesaurus prior alone ranks the originals
-    print(f"\nShare of first substitutes among the likeliest originals of words scored at least {FIRST_SURE} "
-          "(documents with at least 5 such words):\n")
+    det.first_habit = None  # the words' scores before the habit moves them
+    print(f"\nShare of first substitutes among the words scored at least {FIRST_SURE} "
+          "(`Detector.first_substitutes`; documents with at least 5 such words):\n")
     print("| set | documents | 10th | 50th | 90th |\n|---|---:|---:|---:|---:|")
     for name, rows in [*sets.items(), ("seed article", [{"spun": seed}])]:
         shares = []
-        for spans in det.detect_many([r["spun"] for r in rows]):
-            sure = [s for s in spans if s.score >= FIRST_SURE and s.candidates]
-            if len(sure) >= 5:
-                shares.append(sum(lex.first(s.candidates[0].text.lower()) == s.text.lower() for s in sure) / len(sure))
+        for words in det.score_documents([r["spun"] for r in rows], ("combined",), with_hidden=False):
+            firsts = det.first_substitutes(words, "combined")
+            if len(firsts) >= 5:
+                shares.append(sum(firsts) / len(firsts))
         shares.sort()
         q = [shares[int(p * (len(shares) - 1))] if shares else float("nan") for p in (0.1, 0.5, 0.9)]
         print(f"| {name} | {len(shares)} | " + " | ".join(f"{x:.2f}" for x in q) + " |")

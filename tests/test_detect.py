@@ -289,25 +289,50 @@ def test_the_encoder_precision_is_one_of_three_and_auto_picks_bf16_where_the_cpu
         assert inference_dtype("auto") == dtype
 
 
-def test_first_gain_reads_the_documents_habit_from_its_surely_spun_words(lexicon):
-    """`Detector.first_gain`: the odds that this document's spinner writes an original's first
-    substitute, over the habit the prior assumes; only words scored at least FIRST_SURE count,
-    a few of them move it little, and it stays within FIRST_GAINS."""
+def _habit_reader(lexicon, habit: float):
+    """Stands in for a Detector with the tests' thesaurus and this `first_habit` (for `read_habit`,
+    `first_gain` and `habit_odds`)."""
     from types import SimpleNamespace
 
+    det = SimpleNamespace(lex=lexicon, first_habit=habit, _firsts={},
+                          _prior=lambda key: (dict(lexicon.originals(key)), {}, {}))
+    for name in ("first_substitutes", "read_habit", "first_gain", "habit_odds", "_first_of"):
+        setattr(det, name, getattr(Detector, name).__get__(det))
+    return det
+
+
+def _sure(words: list[str], p: float) -> list[WordScore]:
+    return [WordScore(Token(w, 0, len(w)), {}, {"combined": p}, None) for w in words]
+
+
+def test_a_documents_habit_is_read_from_its_surely_spun_words(lexicon):
+    """`Detector.read_habit`: the share of a document's surely spun words (FIRST_SURE) that are the
+    first substitute of their likeliest original, smoothed towards `first_habit`: a few words
+    move it little; `first_gain`, its odds over the habit's, stays within FIRST_GAINS."""
     from restore.detect import FIRST_GAINS, FIRST_PSEUDO, FIRST_SURE
 
-    det = SimpleNamespace(lex=lexicon, first_habit=0.6)
-    gain = lambda words, probs, scores: Detector.first_gain(det, words, probs, scores)  # noqa: E731
-    first = ({"in": 0.9, "inch": 0.1}, "successful")  # "successful" is the first substitute of "in"
-    other = ({"state": 1.0}, "authorities")  # of "state" it is "government"
-    habit_odds = 0.6 / 0.4
-    share = (8 + FIRST_PSEUDO * 0.6) / (10 + FIRST_PSEUDO)
-    mixed = [first] * 8 + [other] * 2
-    assert gain([w for _, w in mixed], [p for p, _ in mixed], [0.95] * 10) == pytest.approx(
-        share / (1 - share) / habit_odds)
-    assert gain(["successful"] * 10, [first[0]] * 10, [FIRST_SURE - 0.01] * 10) == pytest.approx(1.0)  # none sure
-    assert gain(["successful"] * 200, [first[0]] * 200, [0.99] * 200) == FIRST_GAINS[1]
-    assert gain(["authorities"] * 200, [other[0]] * 200, [0.99] * 200) == FIRST_GAINS[0]
-    assert 1.0 < gain(["successful"], [first[0]], [0.99]) < 1.6  # one word is little evidence
-    assert gain([], [], []) == pytest.approx(1.0)
+    det = _habit_reader(lexicon, 0.6)
+    # "successful" is the first substitute of "in"; "authorities" is not of "state" ("government" is)
+    share = det.read_habit(_sure(["successful"] * 8 + ["authorities"] * 2, 0.95), "combined")
+    assert share == pytest.approx((8 + FIRST_PSEUDO * 0.6) / (10 + FIRST_PSEUDO))
+    assert det.first_gain(share) == pytest.approx(share / (1 - share) / (0.6 / 0.4))
+    assert det.read_habit(_sure(["successful"] * 10, FIRST_SURE - 0.01), "combined") == 0.6  # none sure
+    assert det.read_habit(_sure(["minister"] * 10, 0.99), "combined") == 0.6  # no way back: no say
+    assert det.first_gain(det.read_habit(_sure(["successful"] * 200, 0.99), "combined")) == FIRST_GAINS[1]
+    assert det.first_gain(det.read_habit(_sure(["authorities"] * 200, 0.99), "combined")) == FIRST_GAINS[0]
+    assert 1.0 < det.first_gain(det.read_habit(_sure(["successful"], 0.99), "combined")) < 1.6  # one word
+    assert det.read_habit([], "combined") == 0.6 and det.first_gain(0.6) == pytest.approx(1.0)
+
+
+def test_a_documents_habit_moves_each_words_odds_of_being_spun(lexicon):
+    """`Detector.habit_odds`: the likelihood ratio of a word under the document's habit against the
+    prior's. Where the spinner takes first substitutes, a word that is one ("successful", in's
+    only) becomes likelier spun, one that is none ("authorities") less; at the prior's habit,
+    or for a word the thesaurus offers no way back to, nothing moves."""
+    det = _habit_reader(lexicon, 0.5)
+    share = 0.9
+    assert det.habit_odds("successful", share) == pytest.approx(share / 0.5)
+    assert det.habit_odds("authorities", share) == pytest.approx((1 - share) / 0.5)
+    assert det.habit_odds("successful", 0.2) < 1 < det.habit_odds("authorities", 0.2)  # an any-sense spinner
+    assert det.habit_odds("successful", 0.5) == det.habit_odds("authorities", 0.5) == 1.0
+    assert det.habit_odds("minister", share) == 1.0

@@ -448,33 +448,42 @@ def test_the_second_step_goes_through_a_spans_first_ten_candidates(pipe, monkeyp
 
 def test_a_spinners_habit_of_first_substitutes_is_read_from_its_own_text(pipe, monkeypatch):
     """A spinner that writes each original's first substitute (the seed article's did for 93% of
-    its surely spun words) leaves its habit in its text: the originals with that substitute are
-    weighed up (`Detector.first_gain`), the beam is surer of them, and the text comes back
-    better; an any-sense spinner's text has them weighed down."""
+    its surely spun words) leaves its habit in its text (`Detector.read_habit`): the originals
+    with that substitute are weighed up (`first_gain`), the words that are nobody's first
+    substitute look less spun (`habit_odds`), and the text comes back better; an any-sense
+    spinner's text has those originals weighed down."""
     from restore.detect import FIRST_GAINS, Detector
 
     lex, det = load_lexicon(), pipe.detector
     gains: list[float] = []
-    real = Detector.first_gain
-    monkeypatch.setattr(Detector, "first_gain", lambda self, *a: gains.append(real(self, *a)) or gains[-1])
+    real = Detector.read_habit
+    monkeypatch.setattr(Detector, "read_habit",
+                        lambda self, *a: gains.append(self.first_gain(share := real(self, *a))) or share)
 
-    def restored(choice: str, habit: float | None) -> tuple[int, float]:
-        """Three texts spun by a spinner of `choice`, restored: the swaps put right, and BLEU."""
+    def restored(choice: str, habit: float | None) -> tuple[int, int, float, int]:
+        """Three texts spun by a spinner of `choice`, restored: the swaps put right, the edits to
+        words it left alone, BLEU, and the words it left alone that the detector flags."""
         spinner = Spinner(lex, Policy(rate=0.55, choice=choice))
         results = [spinner.spin(" ".join(CLEAN), seed=seed) for seed in range(3)]
         with detector_with(det, first_habit=habit):
             docs = pipe.run([r.spun for r in results])
-        right = sum(e.new == clean.get(e.start) for r, d in zip(results, docs)
-                    for clean in [{x.spun_start: x.clean for x in r.edits}] for e in d.edits)
-        return right, sacre_scores([d.restored() for d in docs], [r.clean for r in results])["BLEU"][0]
+            flagged = det.detect_many([r.spun for r in results])
+        outcomes = [e.new == clean.get(e.start) if e.start in clean else None
+                    for r, d in zip(results, docs) for clean in [{x.spun_start: x.clean for x in r.edits}]
+                    for e in d.edits]
+        bleu = sacre_scores([d.restored() for d in docs], [r.clean for r in results])["BLEU"][0]
+        false_flags = sum(s.start not in {x.spun_start for x in r.edits} for r, spans in zip(results, flagged)
+                          for s in spans)
+        return outcomes.count(True), outcomes.count(None), bleu, false_flags
 
     weighed = restored("first", det.first_habit)
-    assert len(gains) == 3 and min(gains) > 3
+    assert len(gains) == 3 + 3 and min(gains) > 3  # the pipeline's reading and the detector's
     unweighed = restored("first", None)
-    assert len(gains) == 3  # off: not asked
-    assert weighed[0] >= unweighed[0] and weighed[1] > unweighed[1]
+    assert len(gains) == 6  # off: not asked
+    assert weighed[0] >= unweighed[0] and weighed[1] <= unweighed[1] and weighed[2] > unweighed[2], (weighed, unweighed)
+    assert weighed[3] < unweighed[3], (weighed, unweighed)  # words it left alone look less spun
     restored("any_sense", det.first_habit)
-    assert all(FIRST_GAINS[0] <= g < min(gains[:3]) / 3 for g in gains[3:]) and sum(gains[3:]) / 3 < 1, gains
+    assert all(FIRST_GAINS[0] <= g < min(gains[:6]) / 3 for g in gains[6:]) and sum(gains[6:]) / len(gains[6:]) < 1, gains
 
 
 def test_newswire_shorthand_is_restored_only_in_a_text_that_writes_shorthand(pipe):
