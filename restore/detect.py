@@ -108,7 +108,7 @@ CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detec
 # "conversation", its eighth candidate in context) comes back "exchange".
 SECOND_HOP_VIA, SECOND_HOP_EACH, SECOND_HOP_EXTRA = 10, 20, 10
 # A spinner has a habit: the seed article's took an original's first substitute (`Lexicon.first`)
-# for 93% of its surely spun words, a spinner of any sense for about half. `Detector.read_habit`
+# for 94% of its surely spun words, a spinner of any sense for about half. `Detector.read_habit`
 # reads it from a document's words scored at least FIRST_SURE (smoothed by FIRST_PSEUDO words
 # towards FIRST_HABIT, the share the thesaurus prior is taken to assume); `first_gain` weighs
 # the originals whose first substitute a span is by the odds of the two, within FIRST_GAINS, and
@@ -732,7 +732,8 @@ class Detector:
         """`ruled_candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
         still in cache, and a long document never holds the whole matrix. The originals whose
-        first substitute a word is are weighed by `first_gain`, its document's (`first_gain`)."""
+        first substitute a word is are weighed by `first_gain`, its document's habit's
+        (`Detector.first_gain`)."""
         probs: list[dict[str, float]] = []
         for i in range(0, len(words), chunk):
             with torch.inference_mode():
@@ -797,7 +798,7 @@ class Detector:
     def read_habit(self, words: list[WordScore], judge: str) -> float:
         """The share of first substitutes among one document's surely spun words
         (`first_substitutes`), smoothed by FIRST_PSEUDO words towards `first_habit`: its
-        spinner's habit. Spinners differ: the seed article's took the first substitute for 93%
+        spinner's habit. Spinners differ: the seed article's took the first substitute for 94%
         of such words, a spinner of any sense for about half."""
         firsts = self.first_substitutes(words, judge)
         return (sum(firsts) + FIRST_PSEUDO * self.first_habit) / (len(firsts) + FIRST_PSEUDO)
@@ -814,18 +815,23 @@ class Detector:
         than one of `first_habit`'s, the factor its odds of being spun move by: over its originals
         by the thesaurus, those whose first substitute it is by `first_gain` times as much as the
         rest, and the rest by (1 - share) / (1 - first_habit). In the seed article, whose spinner
-        took the first substitute for 93% of its surely spun words, "combat" (nobody's first
+        took the first substitute for 94% of its surely spun words, "combat" (nobody's first
         substitute, and the writer's own) becomes less likely spun, "successful" (in's) more. A
         word the thesaurus offers no way back to is left as it is."""
+        if share == self.first_habit:
+            return 1.0
         is_first, firsts = self._first_of(key)
-        if is_first is None or share == self.first_habit:
+        if is_first is None:
             return 1.0
         return (1 - share) / (1 - self.first_habit) * (1 - firsts + self.first_gain(share) * firsts)
 
     def _first_of(self, key: str) -> tuple[bool | None, float]:
         """Of a spun word's originals by the thesaurus alone (`_prior`, the word itself left out):
         is it the first substitute of the likeliest, and the share of their probability whose
-        first substitute it is (cached; None, 0: the thesaurus offers no way back to it)."""
+        first substitute it is (cached; None, 0: the thesaurus offers no way back to it). An
+        inflected word the inverse index lacks has inflected forms for originals ("utilizing":
+        "using"), whose first substitutes it never is: to a document of first substitutes it
+        looks less spun, right for a spinner that does not inflect (README, *Figures*)."""
         if key not in self._firsts:
             originals = {c: p for c, p in self._prior(key)[0].items() if c != key}
             total = sum(originals.values())

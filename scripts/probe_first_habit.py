@@ -4,7 +4,7 @@
     python scripts/probe_first_habit.py --habits off,0.6 --articles 50
 
 A spinner's habit shows in its text: the seed article's spinner wrote an original's first
-substitute (`Lexicon.first`: "in" -> "successful") for 93% of its surely spun words, one that
+substitute (`Lexicon.first`: "in" -> "successful") for 94% of its surely spun words, one that
 draws from any sense for about half. With `Detector.first_habit` set (the share of first
 substitutes the thesaurus prior assumes), each document's own share (`Detector.read_habit`)
 weighs its candidates, the originals whose first substitute is the spun word by the odds of

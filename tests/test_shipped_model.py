@@ -447,7 +447,7 @@ def test_the_second_step_goes_through_a_spans_first_ten_candidates(pipe, monkeyp
 
 
 def test_a_spinners_habit_of_first_substitutes_is_read_from_its_own_text(pipe, monkeypatch):
-    """A spinner that writes each original's first substitute (the seed article's did for 93% of
+    """A spinner that writes each original's first substitute (the seed article's did for 94% of
     its surely spun words) leaves its habit in its text (`Detector.read_habit`): the originals
     with that substitute are weighed up (`first_gain`), the words that are nobody's first
     substitute look less spun (`habit_odds`), and the text comes back better; an any-sense
