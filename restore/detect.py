@@ -273,6 +273,11 @@ def _logits(probs: list[float]) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _judge(signals: tuple[str, ...]) -> str:
+    """The signal whose scores decide a document-level step for every signal: one verdict for all."""
+    return "combined" if "combined" in signals else signals[0]
+
+
 def _odds_times(p: float, factor: float) -> float:
     """A probability whose odds are multiplied by `factor` (P(spun | its original is none of some
     ruled out): factor 1 - the share they held)."""
@@ -620,7 +625,7 @@ class Detector:
         evidence, attached = self.apply_prior(words, signals, gated=documentation, text=text)
         if not self.first_habit:
             return evidence, attached, None
-        share = self.read_habit(words, "combined" if "combined" in signals else signals[0])
+        share = self.read_habit(words, _judge(signals))
         for ws in words:
             factor = self.habit_odds(ws.token.text.lower(), share)
             if factor != 1.0:
@@ -645,7 +650,7 @@ class Detector:
         if not self.calibration or "prior" not in self.calibration:
             return None, None
         rate_prior = RatePrior(**self.calibration["prior"])
-        judge = "combined" if "combined" in signals else signals[0]  # one verdict for every signal
+        judge = _judge(signals)
         raw = [ws.probs[judge] for ws in words]
         evidence = rate_prior.evidence(raw)
         if words and not self.assume_spun and (
