@@ -336,3 +336,18 @@ def test_a_documents_habit_moves_each_words_odds_of_being_spun(lexicon):
     assert det.habit_odds("successful", 0.2) < 1 < det.habit_odds("authorities", 0.2)  # an any-sense spinner
     assert det.habit_odds("successful", 0.5) == det.habit_odds("authorities", 0.5) == 1.0
     assert det.habit_odds("minister", share) == 1.0
+
+def test_the_tagger_batches_are_shortest_first_and_each_of_one_padded_width():
+    from restore.detect import PAD_MULTIPLE, _batches
+
+    lengths = [30, 3, 17, 9, 0, 40, 12, 14, 33, 1, 16, 9]
+    batches = _batches(lengths, size=3)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))  # each piece once
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(lengths)
+    assert all(len(b) <= 3 for b in batches)
+    widths = [{-(-max(1, lengths[i]) // PAD_MULTIPLE) for i in b} for b in batches]
+    assert all(len(w) == 1 for w in widths)
+    # a batch is cut only where it is full or the width changes
+    assert all(len(a) == 3 or wa != wb for a, wa, wb in zip(batches, widths, widths[1:]))
+    assert _batches([], 3) == []
