@@ -236,6 +236,20 @@ def test_inflections_read_from_the_row_are_lemminflects_own_answer(lemma, tag, f
     assert _inflections(lemma, tag) == getInflection(lemma, tag) == forms
 
 
+def test_inflections_equal_lemminflects_answer_across_the_shipped_lexicon():
+    """`_inflections` retraces `getInflection`'s steps with its reads cached: the same answer for
+    a spread of the thesaurus's words (rows, alternative tags, rules) and every tag it is asked."""
+    from lemminflect import getInflection
+
+    from restore.detect import _TAGS, _inflections
+    from restore.lexicon import load_lexicon
+
+    words = sorted(w for w in load_lexicon().entries if " " not in w)[::40]
+    tags = sorted({t for ts in _TAGS.values() for t in ts})
+    assert len(words) > 300
+    assert [_inflections(w, t) for w in words for t in tags] == [getInflection(w, t) or () for w in words for t in tags]
+
+
 def test_an_uninflected_word_has_no_inflected_reading():
     assert inflected_readings("exist") == ()
 
