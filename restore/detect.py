@@ -118,6 +118,17 @@ SECOND_HOP_VIA, SECOND_HOP_EACH, SECOND_HOP_EXTRA = 10, 20, 10
 # since session 38 (`scripts/probe_first_habit.py`: validation articles of every first-substitute
 # spinner gain, those of an any-sense spinner tie), the word odds since session 39
 FIRST_SURE, FIRST_PSEUDO, FIRST_GAINS, FIRST_HABIT = 0.9, 5, (0.25, 10.0), 0.5
+# Whether a spinner inflects is a habit too. Only one that lemmatises, spins and inflects again
+# writes an inflected form the inverse index lacks ("gatherings"); of the training mix's surely
+# spun words INFLECT_SHARE are such forms (0.062 on 60 validation articles), of a spinner that
+# inflects about 0.09, of one that does not 0.001, of the seed article's none. `read_inflection`
+# reads a document's share the way `read_habit` does, and `habit_odds` moves such a word's odds
+# by its ratio to INFLECT_SHARE, within INFLECT_RATIOS; in a document at least as given to
+# inflecting as the mix (`_inflecting`), such a form may be an inflecting spinner's first
+# substitute (`Detector._inflected_firsts`). The floor is not lower because a spinner whose
+# surely spun words show no inflection may still inflect now and then: the seed article's
+# "utilizing" (using) is one, and at 0.25 it was no longer restored (session 40)
+INFLECT_SHARE, INFLECT_RATIOS = 0.06, (0.5, 10.0)
 
 
 @dataclass
@@ -226,6 +237,7 @@ def _is_number(word: str) -> bool:
     return word in _NUMERALS or word.replace(",", "").replace(".", "").isdigit()
 
 
+_MYTHES_POS = {"N": "noun", "V": "verb", "J": "adj", "R": "adv"}  # a Penn tag's first letter -> MyThes'
 _VERB_TAGS = ("VBD", "VBG", "VBN", "VBP", "VBZ")
 _TAGS = {"NOUN": ("NNS",), "VERB": _VERB_TAGS, "AUX": _VERB_TAGS, "ADJ": ("JJR", "JJS"), "ADV": ("RBR", "RBS")}
 
@@ -312,6 +324,14 @@ def _logits(probs: list[float]) -> np.ndarray:
 def _judge(signals: tuple[str, ...]) -> str:
     """The signal whose scores decide a document-level step for every signal: one verdict for all."""
     return "combined" if "combined" in signals else signals[0]
+
+
+def _inflecting(inflects: float | None) -> bool:
+    """Is a document's spinner at least as given to inflecting as the training mix's
+    (`Detector.read_inflection`'s ratio at least 1)? Then its inflected forms that the inverse
+    index lacks may be its first substitutes (`Detector._inflected_firsts`); in a document that
+    shows no inflection they are the writer's own words."""
+    return inflects is not None and inflects >= 1.0
 
 
 def _odds_times(p: float, factor: float) -> float:
@@ -499,13 +519,15 @@ class Detector:
         self._priors: dict[str, tuple[dict[str, float], dict[str, str], dict[str, list[str]]]] = {}
         self._reach: dict[tuple[str, str], bool] = {}  # (original, spun word): a thesaurus path between them
         self._subs: dict[str, frozenset[str]] = {}
-        self._firsts: dict[str, tuple[bool | None, float]] = {}  # `_first_of`
+        self._firsts: dict[tuple[str, bool], tuple[bool | None, float]] = {}  # `_first_of`
+        self._inflected: dict[str, frozenset[str]] = {}  # `_inflected_firsts`
         self.threshold = threshold
         self.assume_spun = assume_spun
         self.light_nats = LIGHT_NATS  # the light gate's news test (`reads_unlike_news`); 0: the words' rate alone
         self.n_candidates = CANDIDATES  # originals offered per span; the pipeline sets its tuned number
         self.second_hop = 0.0  # the chance that a spinner chained (SECOND_HOP_VIA); the pipeline sets its tuned one
         self.first_habit: float | None = FIRST_HABIT  # `first_gain`'s; None: off
+        self.inflection_habit = True  # `read_inflection` (with `first_habit`); False: session 39's habit alone
         # the weight of the inverse-thesaurus prior against the originals head (`original_probs`); None:
         # the calibrated one, best for the top candidate alone; the pipeline sets the one its beam was tuned with
         self.prior_weight: float | None = None
@@ -646,25 +668,26 @@ class Detector:
         return docs
 
     def weigh(self, text: str, words: list[WordScore], signals: tuple[str, ...],
-              in_full: bool) -> tuple[float | None, float | None, float | None]:
+              in_full: bool) -> tuple[float | None, float | None, float | None, float | None]:
         """The document-level steps, in order, on one document's word scores: in a text written in
         full (`in_full`: no newswire shorthand, `_WRITES_SHORTHAND`), the shorthand rule
         (`_rule_out`); then the rate prior and its gates (`apply_prior`, whose evidence it
         returns), documentation (DOCUMENTATION_SHARE of it code) among them; then, with
-        `first_habit`, the spinner's habit (`read_habit`, whose share it returns; None without),
-        which moves every word's odds (`habit_odds`)."""
+        `first_habit`, the spinner's habits (`read_inflection` and `read_habit`, whose ratio and
+        share it returns; None without), which move every word's odds (`habit_odds`)."""
         if in_full:
             self._rule_out(words)
         documentation = len(words) >= DOCUMENTATION_WORDS and code_share(text) >= DOCUMENTATION_SHARE
         evidence, attached = self.apply_prior(words, signals, gated=documentation, text=text)
         if not self.first_habit:
-            return evidence, attached, None
-        share = self.read_habit(words, _judge(signals))
+            return evidence, attached, None, None
+        inflects = self.read_inflection(words, _judge(signals)) if self.inflection_habit else None
+        share = self.read_habit(words, _judge(signals), _inflecting(inflects))
         for ws in words:
-            factor = self.habit_odds(ws.token.text.lower(), share)
+            factor = self.habit_odds(ws.token.text.lower(), share, inflects or 1.0)
             if factor != 1.0:
                 ws.probs = {name: _odds_times(p, factor) for name, p in ws.probs.items()}
-        return evidence, attached, share
+        return evidence, attached, share, inflects
 
     def reads_unlike_news(self, text: str) -> bool:
         """Does the trigram LM find `text` at least `light_nats` (LIGHT_NATS) nats a word surprising?"""
@@ -767,19 +790,20 @@ class Detector:
     # -- candidates --------------------------------------------------------
     def candidates_many(self, words: list[str], states: list[torch.Tensor], k: int = CANDIDATES,
                         chunk: int = HEAD_CHUNK, ruled_out: Mapping[str, str | None] | None = None,
-                        raised: dict[str, float] | None = None, first_gain: float = 1.0) -> list[list[Candidate]]:
+                        raised: dict[str, float] | None = None, first_gain: float = 1.0,
+                        inflecting: bool = False) -> list[list[Candidate]]:
         """`ruled_candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
         still in cache, and a long document never holds the whole matrix. The originals whose
-        first substitute a word is are weighed by `first_gain`, its document's habit's
-        (`Detector.first_gain`)."""
+        first substitute a word is (`_writes_first`, as its document's spinner is `inflecting` or
+        not) are weighed by `first_gain`, its document's habit's (`Detector.first_gain`)."""
         probs: list[dict[str, float]] = []
         for i in range(0, len(words), chunk):
             with torch.inference_mode():
                 logits = self.bundle.model.orig_head(torch.stack(states[i : i + chunk]))
             probs += [self._ruled_probs(w, g, k, ruled_out, raised)
                       for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
-        return [self._ranked(w, p, k, ruled_out, first_gain) for w, p in zip(words, probs)]
+        return [self._ranked(w, p, k, ruled_out, first_gain, inflecting) for w, p in zip(words, probs)]
 
     def candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES) -> list[Candidate]:
         """Originals for a flagged word, best first: its own k likeliest (`original_probs`), and with
@@ -812,11 +836,12 @@ class Detector:
         return probs
 
     def _ranked(self, word: str, probs: dict[str, float], k: int,
-                ruled_out: Mapping[str, str | None] | None, first_gain: float = 1.0) -> list[Candidate]:
+                ruled_out: Mapping[str, str | None] | None, first_gain: float = 1.0,
+                inflecting: bool = False) -> list[Candidate]:
         """A span's candidates from its originals' probabilities: those whose first substitute is the
         word times `first_gain`, a likely magnitude left as it is, the k best and the second hop's."""
         key = word.lower()
-        if first_gain != 1.0 and (firsts := {c: first_gain for c in probs if self.lex.first(c) == key}):
+        if first_gain != 1.0 and (firsts := {c: first_gain for c in probs if self._writes_first(c, key, inflecting)}):
             probs = _raise(probs, firsts)
         mags = [probs[c] for c in probs if c in MAGNITUDES]
         if sum(mags) >= 0.5 and max(mags) < MAGNITUDE_ODDS * sum(mags):
@@ -827,20 +852,29 @@ class Detector:
             best = sorted(best + [c for c in extra if c not in (ruled_out or {})], key=lambda c: -probs[c])
         return [Candidate(match_case(c, word), round(min(probs[c], 1.0), 4)) for c in best]
 
-    def first_substitutes(self, words: list[WordScore], judge: str) -> list[bool]:
+    def first_substitutes(self, words: list[WordScore], judge: str, inflecting: bool = False) -> list[bool]:
         """Of one document's surely spun words (`judge`'s probability at least FIRST_SURE) that the
-        thesaurus leads back from, whether each is the first substitute (`Lexicon.first`) of its
-        likeliest original by the thesaurus."""
+        thesaurus leads back from, whether each is the first substitute (`_writes_first`, as the
+        spinner is `inflecting` or not) of its likeliest original by the thesaurus."""
         return [first for ws in words if ws.probs[judge] >= FIRST_SURE
-                for first, _ in [self._first_of(ws.token.text.lower())] if first is not None]
+                for first, _ in [self._first_of(ws.token.text.lower(), inflecting)] if first is not None]
 
-    def read_habit(self, words: list[WordScore], judge: str) -> float:
+    def read_habit(self, words: list[WordScore], judge: str, inflecting: bool = False) -> float:
         """The share of first substitutes among one document's surely spun words
         (`first_substitutes`), smoothed by FIRST_PSEUDO words towards `first_habit`: its
         spinner's habit. Spinners differ: the seed article's took the first substitute for 94%
         of such words, a spinner of any sense for about half."""
-        firsts = self.first_substitutes(words, judge)
+        firsts = self.first_substitutes(words, judge, inflecting)
         return (sum(firsts) + FIRST_PSEUDO * self.first_habit) / (len(firsts) + FIRST_PSEUDO)
+
+    def read_inflection(self, words: list[WordScore], judge: str) -> float:
+        """How much likelier than the training mix's spinners one document's spinner writes inflected
+        forms the inverse index lacks (`_inflected_only`): the share of its surely spun words
+        (`judge`'s probability at least FIRST_SURE) that are such forms, smoothed by FIRST_PSEUDO
+        words towards INFLECT_SHARE, over INFLECT_SHARE, within INFLECT_RATIOS."""
+        sure = [ws.token.text.lower() for ws in words if ws.probs[judge] >= FIRST_SURE]
+        share = (sum(map(self._inflected_only, sure)) + FIRST_PSEUDO * INFLECT_SHARE) / (len(sure) + FIRST_PSEUDO)
+        return min(max(share / INFLECT_SHARE, INFLECT_RATIOS[0]), INFLECT_RATIOS[1])
 
     def first_gain(self, share: float) -> float:
         """How much likelier than the thesaurus prior says a document's spinner, whose habit is
@@ -849,35 +883,61 @@ class Detector:
         odds = share / (1 - share) / (self.first_habit / (1 - self.first_habit))
         return min(max(odds, FIRST_GAINS[0]), FIRST_GAINS[1])
 
-    def habit_odds(self, key: str, share: float) -> float:
-        """How much likelier a spinner whose habit is `share` (`read_habit`) writes the word `key`
-        than one of `first_habit`'s, the factor its odds of being spun move by: over its originals
-        by the thesaurus, those whose first substitute it is by `first_gain` times as much as the
-        rest, and the rest by (1 - share) / (1 - first_habit). In the seed article, whose spinner
-        took the first substitute for 94% of its surely spun words, "combat" (nobody's first
-        substitute, and the writer's own) becomes less likely spun, "successful" (in's) more. A
-        word the thesaurus offers no way back to is left as it is."""
+    def habit_odds(self, key: str, share: float, inflects: float = 1.0) -> float:
+        """How much likelier a spinner whose habits are `share` (`read_habit`) and `inflects`
+        (`read_inflection`) writes the word `key` than one of `first_habit`'s and the training
+        mix's, the factor its odds of being spun move by: over its originals by the thesaurus,
+        those whose first substitute it is (`_writes_first`, the spinner `_inflecting` as
+        `inflects` says) by `first_gain` times as much as the rest, and the rest by (1 - share) /
+        (1 - first_habit); an inflected form the inverse index lacks (`_inflected_only`) also by
+        `inflects`. In the seed article, whose spinner took the first
+        substitute for 94% of its surely spun words, "combat" (nobody's first substitute, and the
+        writer's own) becomes less likely spun, "successful" (in's) more. A word the thesaurus
+        offers no way back to is left as it is."""
+        moved = inflects if inflects != 1.0 and self._inflected_only(key) else 1.0
         if share == self.first_habit:
-            return 1.0
-        is_first, firsts = self._first_of(key)
+            return moved
+        is_first, firsts = self._first_of(key, _inflecting(inflects))
         if is_first is None:
-            return 1.0
-        return (1 - share) / (1 - self.first_habit) * (1 - firsts + self.first_gain(share) * firsts)
+            return moved
+        return moved * (1 - share) / (1 - self.first_habit) * (1 - firsts + self.first_gain(share) * firsts)
 
-    def _first_of(self, key: str) -> tuple[bool | None, float]:
+    def _first_of(self, key: str, inflecting: bool = False) -> tuple[bool | None, float]:
         """Of a spun word's originals by the thesaurus alone (`_prior`, the word itself left out):
-        is it the first substitute of the likeliest, and the share of their probability whose
-        first substitute it is (cached; None, 0: the thesaurus offers no way back to it). An
-        inflected word the inverse index lacks has inflected forms for originals ("utilizing":
-        "using"), whose first substitutes it never is: to a document of first substitutes it
-        looks less spun, right for a spinner that does not inflect (README, *Figures*)."""
-        if key not in self._firsts:
+        is it the first substitute of the likeliest (`_writes_first`), and the share of their
+        probability whose first substitute it is (cached; None, 0: the thesaurus offers no way
+        back to it)."""
+        if (key, inflecting) not in self._firsts:
             originals = {c: p for c, p in self._prior(key)[0].items() if c != key}
             total = sum(originals.values())
-            self._firsts[key] = ((self.lex.first(next(iter(originals))) == key,
-                                  sum(p for c, p in originals.items() if self.lex.first(c) == key) / total)
-                                 if total else (None, 0.0))
-        return self._firsts[key]
+            writes = [c for c in originals if self._writes_first(c, key, inflecting)]
+            self._firsts[key, inflecting] = ((next(iter(originals)) in writes,
+                                              sum(originals[c] for c in writes) / total) if total else (None, 0.0))
+        return self._firsts[key, inflecting]
+
+    def _writes_first(self, original: str, key: str, inflecting: bool = False) -> bool:
+        """Is the word `key` what a first-substitute spinner writes for `original`: its first
+        substitute (`Lexicon.first`), or, for a spinner that is `inflecting` and an inflected form
+        the inverse index lacks, what it writes (`_inflected_firsts`)?"""
+        return self.lex.first(original) == key or inflecting and original in self._inflected_firsts(key)
+
+    def _inflected_only(self, key: str) -> bool:
+        """Is `key` an inflected form the inverse index lacks, whose originals are inflected forms
+        of its lemma's ("gatherings": "meetings"): a word only an inflecting spinner writes?"""
+        return bool(self._prior(key)[1])
+
+    def _inflected_firsts(self, key: str) -> frozenset[str]:
+        """For an inflected form the inverse index lacks (`_inflected_only`), the originals a
+        spinner that lemmatises, takes the first substitute of that part of speech
+        (`Lexicon.first`) and inflects again would have made it of: "gatherings" of "meetings"
+        (meeting's first noun substitute is "gathering"). Empty for any other word (cached)."""
+        if key not in self._inflected:
+            self._inflected[key] = frozenset(
+                form for lemma, tag in (inflected_readings(key) if self._inflected_only(key) else ())
+                for orig, _ in self.lex.originals(lemma)
+                if " " not in orig and self.lex.first(orig, _MYTHES_POS[tag[0]]) == lemma
+                for k, form in enumerate(_inflections(orig, tag)) if k == 0 or form != orig)  # as `_prior`'s
+        return self._inflected[key]
 
     def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES,
                        beta: float | None = None) -> dict[str, float]:
@@ -1047,7 +1107,7 @@ class Detector:
             parts = [texts[i] for i, _, _ in group]
             for part, words in zip(parts, self.score_documents(parts, signals, with_candidates, prior=False)):
                 in_full = not _WRITES_SHORTHAND.search(part)
-                evidence, attached, habit = self.weigh(part, words, signals, in_full)
+                evidence, attached, habit, inflects = self.weigh(part, words, signals, in_full)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (None, None)
                 flagged = [run for run in self.phrases(part, words)
@@ -1058,7 +1118,8 @@ class Detector:
                 cands = (self.candidates_many([" ".join(part[a:b].split()) for a, b in where],
                                               [run[0].hidden for run in flagged],
                                               self.n_candidates, ruled_out=ruled_out, raised=raised,
-                                              first_gain=1.0 if habit is None else self.first_gain(habit))
+                                              first_gain=1.0 if habit is None else self.first_gain(habit),
+                                              inflecting=_inflecting(inflects))
                          if with_candidates else [[] for _ in where])
                 spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), cs)
                          for run, (a, b), cs in zip(flagged, where, cands)]

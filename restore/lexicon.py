@@ -116,7 +116,7 @@ class Lexicon:
     freq: dict[str, int] = field(default_factory=dict)
     inverse: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     max_phrase_words: int = 3
-    _first: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    _first: dict[str | tuple[str, str], str | None] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.inverse:
@@ -151,16 +151,21 @@ class Lexicon:
         total = sum(weights.values())
         return {t: w / total for t, w in weights.items()} if total else {}
 
-    def _firsts(self, headword: str) -> list[str]:
-        """The single-word lowercase terms of the headword's first sense that has any."""
-        single = ([t for t, _ in terms if " " not in t and t.islower()] for _, terms in self.entries.get(headword, []))
+    def _firsts(self, headword: str, pos: str | None = None) -> list[str]:
+        """The single-word lowercase terms of the headword's first sense that has any (of `pos`'s senses)."""
+        single = ([t for t, _ in terms if " " not in t and t.islower()] for p, terms in self.entries.get(headword, [])
+                  if pos is None or p == pos)
         return next((s for s in single if s), [])
 
-    def first(self, headword: str) -> str | None:
-        """The substitute a first-term spinner writes for `headword` ("in" -> "successful"), or None."""
-        if headword not in self._first:
-            self._first[headword] = next(iter(self._firsts(headword)), None)
-        return self._first[headword]
+    def first(self, headword: str, pos: str | None = None) -> str | None:
+        """The substitute a first-term spinner writes for `headword` ("in" -> "successful"), or None.
+        With `pos` ("noun", "verb", "adj", "adv"), the first of that part of speech's senses: what
+        a spinner that lemmatises and inflects again writes for a form of it ("meetings" ->
+        meeting's first noun substitute, "gathering" -> "gatherings")."""
+        key = headword if pos is None else (headword, pos)
+        if key not in self._first:
+            self._first[key] = next(iter(self._firsts(headword, pos)), None)
+        return self._first[key]
 
     # -- inverse -----------------------------------------------------------
     def originals(self, surface: str) -> list[tuple[str, float]]:

@@ -1,4 +1,4 @@
-"""Does weighing each document's spinner habit help? A probe (sessions 38-39), on validation only.
+"""Does weighing each document's spinner habit help? A probe (sessions 38-40), on validation only.
 
     python scripts/probe_first_habit.py                       # about 30 minutes
     python scripts/probe_first_habit.py --habits off,0.6 --articles 50
@@ -14,7 +14,10 @@ for each habit (off: none), BLEU (and the share of swaps
 restored) on validation articles spun by the training mix, the seedlike policy, the chained
 policy (held out of training), a first-substitute spinner and an any-sense spinner, and the
 changes to unspun articles and the seed article's words changed against the first setting's; then the first-substitute share the detector reads in each set
-(the 10th, 50th and 90th percentile over documents) and in the seed article.
+(the 10th, 50th and 90th percentile over documents) and in the seed article. Since session 40
+a spinner's other habit, inflecting (`Detector.read_inflection`), is read with the first; two
+more sets are spun by spinners that inflect (first substitute, and seedlike), and
+`--no-inflection` reads the first habit alone, as session 39 did.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def main() -> None:
     ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
     ap.add_argument("--habits", default="off,0.3,0.4,0.45,0.5,0.6,0.7", help="first_habit settings, comma-separated (off: none)")
     ap.add_argument("--articles", type=int, default=100)
+    ap.add_argument("--no-inflection", action="store_true", help="read the first-substitute habit alone (session 39)")
     args = ap.parse_args()
     docs, n, lex = read_docs(args.valid), args.articles, load_lexicon()
     sets = {
@@ -46,9 +50,12 @@ def main() -> None:
         "chained": validation_articles(docs, n, "chained")[0],
         "first substitute": spun_articles(docs[n : 2 * n], Spinner(lex, Policy(choice="first")), seed=11),
         "any sense": spun_articles(docs[n : 2 * n], Spinner(lex, Policy(choice="any_sense")), seed=11),
+        "first, inflecting": spun_articles(docs[n : 2 * n], Spinner(lex, Policy(choice="first", inflect=True)), seed=11),
+        "seedlike, inflecting": spun_articles(docs[n : 2 * n], Spinner(lex, Policy(inflect=True)), seed=11),
     }
     unspun = validation_articles(docs, n)[1]
     pipe = Pipeline()
+    pipe.detector.inflection_habit = not args.no_inflection
     seed = SEED.read_text(encoding="utf-8")
     print("| first_habit | " + " | ".join(sets) + " | unspun articles: changes /1000 | seed article: words changed vs the first row |")
     print("|---|" + "---:|" * (len(sets) + 2))

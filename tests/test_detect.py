@@ -308,9 +308,9 @@ def _habit_reader(lexicon, habit: float):
     `first_gain` and `habit_odds`)."""
     from types import SimpleNamespace
 
-    det = SimpleNamespace(lex=lexicon, first_habit=habit, _firsts={},
-                          _prior=lambda key: (dict(lexicon.originals(key)), {}, {}))
-    for name in ("first_substitutes", "read_habit", "first_gain", "habit_odds", "_first_of"):
+    det = SimpleNamespace(lex=lexicon, first_habit=habit, _firsts={}, _priors={}, _inflected={})
+    for name in ("first_substitutes", "read_habit", "read_inflection", "first_gain", "habit_odds", "_first_of",
+                 "_writes_first", "_inflected_only", "_inflected_firsts", "_prior", "_inflected_originals"):
         setattr(det, name, getattr(Detector, name).__get__(det))
     return det
 
@@ -350,6 +350,45 @@ def test_a_documents_habit_moves_each_words_odds_of_being_spun(lexicon):
     assert det.habit_odds("successful", 0.2) < 1 < det.habit_odds("authorities", 0.2)  # an any-sense spinner
     assert det.habit_odds("successful", 0.5) == det.habit_odds("authorities", 0.5) == 1.0
     assert det.habit_odds("minister", share) == 1.0
+
+
+def test_an_inflecting_spinners_first_substitutes_are_read_through_the_part_of_speech(lexicon):
+    """"gatherings" is not in the inverse index: only a spinner that lemmatises, takes meeting's
+    first noun substitute ("gathering") and inflects it again writes it, for "meetings". In a
+    document whose spinner inflects it counts as a first substitute for the habit, in one whose
+    spinner does not it is none; "encounters" (meeting's second sense) is none in either."""
+    det = _habit_reader(lexicon, 0.5)
+    assert det._inflected_only("gatherings") and not det._inflected_only("gathering")
+    assert det._inflected_firsts("gatherings") == {"meetings"}
+    assert det._writes_first("meetings", "gatherings", inflecting=True)
+    assert not det._writes_first("meetings", "gatherings", inflecting=False)
+    assert det._first_of("gatherings", True) == (True, 1.0) and det._first_of("gatherings") == (False, 0.0)
+    assert det._inflected_firsts("encounters") == frozenset() and det._first_of("encounters", True) == (False, 0.0)
+    assert det._inflected_firsts("successful") == frozenset()  # in the index: `Lexicon.first` says
+    sure = _sure(["gatherings"] * 10, 0.95)
+    assert det.read_habit(sure, "combined", inflecting=True) == pytest.approx((10 + 5 * 0.5) / 15)
+    assert det.read_habit(sure, "combined") == pytest.approx(5 * 0.5 / 15)
+
+
+def test_a_documents_share_of_inflected_forms_moves_their_odds_only(lexicon):
+    """`read_inflection`: a document whose surely spun words include inflected forms the inverse
+    index lacks was spun by a spinner that inflects (the ratio of its smoothed share to the
+    training mix's INFLECT_SHARE, within INFLECT_RATIOS); `habit_odds` moves those forms' odds by
+    it, and no other word's, and reads them as first substitutes only where it is at least 1."""
+    from restore.detect import FIRST_PSEUDO, INFLECT_RATIOS, INFLECT_SHARE, _inflecting
+
+    det = _habit_reader(lexicon, 0.5)
+    inflects = det.read_inflection(_sure(["gatherings"] * 3 + ["successful"] * 7, 0.95), "combined")
+    assert inflects == pytest.approx((3 + FIRST_PSEUDO * INFLECT_SHARE) / (10 + FIRST_PSEUDO) / INFLECT_SHARE)
+    assert det.read_inflection(_sure(["successful"] * 30, 0.95), "combined") == INFLECT_RATIOS[0]  # none
+    assert det.read_inflection(_sure(["gatherings"] * 30, 0.95), "combined") == INFLECT_RATIOS[1]
+    assert det.read_inflection(_sure(["gatherings"] * 30, 0.5), "combined") == pytest.approx(1.0)  # none sure
+    assert _inflecting(inflects) and not _inflecting(INFLECT_RATIOS[0]) and not _inflecting(None)
+    assert det.habit_odds("gatherings", 0.5, 2.0) == 2.0 and det.habit_odds("successful", 0.5, 2.0) == 1.0
+    assert det.habit_odds("gatherings", 0.9, 2.0) == pytest.approx(2.0 * 0.9 / 0.5)  # inflecting: a first
+    assert det.habit_odds("gatherings", 0.9, 0.5) == pytest.approx(0.5 * (1 - 0.9) / 0.5)  # not: none
+    assert det.habit_odds("successful", 0.9, 2.0) == det.habit_odds("successful", 0.9, 0.5) == pytest.approx(0.9 / 0.5)
+
 
 def test_the_tagger_batches_are_shortest_first_and_each_of_one_padded_width():
     from restore.detect import PAD_MULTIPLE, _batches

@@ -51,6 +51,9 @@ def test_first_is_what_a_first_term_spinner_writes(lexicon: Lexicon):
     for word in ("in", "good", "state", "city"):
         subs = lexicon.substitutes(word)
         assert lexicon.first(word) == max(subs, key=subs.get)
+    # an inflecting spinner's, of one part of speech's senses: "inches" for "ins", "successfuller" never
+    assert [lexicon.first("in", pos) for pos in ("noun", "adj", "verb")] == ["inch", "successful", None]
+    assert lexicon.first("take part", "verb") == "participate" and lexicon.first("meeting", "noun") == "gathering"
 
 
 def test_inverse_index_ranks_by_prior(lexicon: Lexicon):

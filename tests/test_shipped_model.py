@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -484,6 +485,32 @@ def test_a_spinners_habit_of_first_substitutes_is_read_from_its_own_text(pipe, m
     assert weighed[3] < unweighed[3], (weighed, unweighed)  # words it left alone look less spun
     restored("any_sense", det.first_habit)
     assert all(FIRST_GAINS[0] <= g < min(gains[:6]) / 3 for g in gains[6:]) and sum(gains[6:]) / len(gains[6:]) < 1, gains
+
+
+def test_whether_a_spinner_inflects_is_read_from_its_own_text(pipe, monkeypatch):
+    """Only a spinner that lemmatises and inflects again writes inflected forms the inverse index
+    lacks ("gatherings"): in its text they are a share of the surely spun words, and
+    `Detector.read_inflection` says so (a ratio above 1 to the training mix's share); in text
+    from a spinner that does not inflect, and in the seed article, the ratio is at its floor."""
+    from restore.detect import INFLECT_RATIOS, Detector
+
+    lex, det = load_lexicon(), pipe.detector
+    ratios: list[float] = []
+    real = Detector.read_inflection
+    monkeypatch.setattr(Detector, "read_inflection", lambda self, *a: ratios.append(real(self, *a)) or ratios[-1])
+
+    def read(choice: str, inflect: bool) -> list[float]:
+        ratios.clear()
+        spinner = Spinner(lex, Policy(rate=0.55, choice=choice, inflect=inflect))
+        det.detect_many([spinner.spin(" ".join(CLEAN), seed=seed).spun for seed in (1, 2)], with_candidates=False)
+        return list(ratios)
+
+    assert min(read("first", True) + read("seed", True)) > 1
+    assert read("first", False) + read("seed", False) == [INFLECT_RATIOS[0]] * 4
+    ratios.clear()
+    seed = next((Path(__file__).parents[1] / "seeds").glob("*.txt"))  # the real spun article, the demo's input
+    det.detect(seed.read_text(encoding="utf-8"), with_candidates=False)
+    assert ratios == [INFLECT_RATIOS[0]]
 
 
 def test_newswire_shorthand_is_restored_only_in_a_text_that_writes_shorthand(pipe):
