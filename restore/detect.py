@@ -684,7 +684,7 @@ class Detector:
         inflects = self.read_inflection(words, _judge(signals)) if self.inflection_habit else None
         share = self.read_habit(words, _judge(signals), _inflecting(inflects))
         for ws in words:
-            factor = self.habit_odds(ws.token.text.lower(), share, inflects or 1.0)
+            factor = self.habit_odds(ws.token.text.lower(), share, inflects)
             if factor != 1.0:
                 ws.probs = {name: _odds_times(p, factor) for name, p in ws.probs.items()}
         return evidence, attached, share, inflects
@@ -883,18 +883,18 @@ class Detector:
         odds = share / (1 - share) / (self.first_habit / (1 - self.first_habit))
         return min(max(odds, FIRST_GAINS[0]), FIRST_GAINS[1])
 
-    def habit_odds(self, key: str, share: float, inflects: float = 1.0) -> float:
+    def habit_odds(self, key: str, share: float, inflects: float | None = None) -> float:
         """How much likelier a spinner whose habits are `share` (`read_habit`) and `inflects`
         (`read_inflection`) writes the word `key` than one of `first_habit`'s and the training
         mix's, the factor its odds of being spun move by: over its originals by the thesaurus,
         those whose first substitute it is (`_writes_first`, the spinner `_inflecting` as
         `inflects` says) by `first_gain` times as much as the rest, and the rest by (1 - share) /
         (1 - first_habit); an inflected form the inverse index lacks (`_inflected_only`) also by
-        `inflects`. In the seed article, whose spinner took the first
-        substitute for 94% of its surely spun words, "combat" (nobody's first substitute, and the
-        writer's own) becomes less likely spun, "successful" (in's) more. A word the thesaurus
-        offers no way back to is left as it is."""
-        moved = inflects if inflects != 1.0 and self._inflected_only(key) else 1.0
+        `inflects` (None: not read, as before session 40). In the seed article, whose spinner took the first substitute for 94% of its
+        surely spun words, "combat" (nobody's first substitute, and the writer's own) becomes less
+        likely spun, "successful" (in's) more. A word the thesaurus offers no way back to is left
+        as it is."""
+        moved = inflects if inflects is not None and self._inflected_only(key) else 1.0
         if share == self.first_habit:
             return moved
         is_first, firsts = self._first_of(key, _inflecting(inflects))
@@ -936,7 +936,7 @@ class Detector:
                 form for lemma, tag in (inflected_readings(key) if self._inflected_only(key) else ())
                 for orig, _ in self.lex.originals(lemma)
                 if " " not in orig and self.lex.first(orig, _MYTHES_POS[tag[0]]) == lemma
-                for k, form in enumerate(_inflections(orig, tag)) if k == 0 or form != orig)  # as `_prior`'s
+                for k, form in enumerate(_inflections(orig, tag)) if k == 0 or form != orig)  # as `_inflected_originals`
         return self._inflected[key]
 
     def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES,

@@ -387,6 +387,8 @@ def test_a_documents_share_of_inflected_forms_moves_their_odds_only(lexicon):
     assert det.habit_odds("gatherings", 0.5, 2.0) == 2.0 and det.habit_odds("successful", 0.5, 2.0) == 1.0
     assert det.habit_odds("gatherings", 0.9, 2.0) == pytest.approx(2.0 * 0.9 / 0.5)  # inflecting: a first
     assert det.habit_odds("gatherings", 0.9, 0.5) == pytest.approx(0.5 * (1 - 0.9) / 0.5)  # not: none
+    assert det.habit_odds("gatherings", 0.9) == pytest.approx((1 - 0.9) / 0.5)  # not read: session 39's habit
+    assert det.habit_odds("gatherings", 0.9, 1.0) == pytest.approx(0.9 / 0.5)  # the mix's ratio: inflecting
     assert det.habit_odds("successful", 0.9, 2.0) == det.habit_odds("successful", 0.9, 0.5) == pytest.approx(0.9 / 0.5)
 
 
