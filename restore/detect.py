@@ -96,8 +96,11 @@ MAX_PHRASE = 4  # words in the longest multiword substitute read as one span (th
 SURE = 0.9  # a neighbour this likely spun (lexicon+context) is read by the LM as its likeliest original
 # the tagger's batches are padded to a multiple of this many pieces: fewer shapes, so the
 # CPU kernels compiled and cached per shape (bfloat16) stay few; the encoder's states are the
-# same bit for bit at any padding, in float32 and in bfloat16 (Zen 4, session 40)
-PAD_MULTIPLE = 8
+# same bit for bit at any padding, in float32 and in bfloat16 (Zen 4, session 40). Batches cut
+# where the padded width changes, padded to a multiple of 8, did a fifth less work on the
+# speed input but made so many shapes that a 50,000-word input's peak memory rose by a tenth
+# (session 40, HISTORY)
+PAD_MULTIPLE = 16
 HEAD_CHUNK = 128  # words per read of the originals head (128 x 20,000 logits: 10 MB)
 CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detector.n_candidates`)
 # A spinner whose thesaurus differs from ours may have gone a step further than our inverse index
@@ -190,22 +193,6 @@ class WordScore:
     probs: dict[str, float]  # lexicon / context / combined
     hidden: torch.Tensor | None  # encoder state of the word's first piece, when asked for
     bare: bool = True  # nothing attached (`text.bare`): "month", not "month," or "“aggression”"
-
-
-def _batches(lengths: list[int], size: int) -> list[list[int]]:
-    """Indices of the pieces, shortest first, in batches of at most `size` pieces that pad to the
-    same width (a multiple of PAD_MULTIPLE). The 16,400 pieces of 10,000 words of test
-    sentences pad to 18,032 so, and to 22,784 when the sorted order was cut every `size`
-    pieces and padded to a multiple of 16 (session 39): the same states, for less work."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    out: list[list[int]] = []
-    for i in order:
-        width = -(-max(1, lengths[i]) // PAD_MULTIPLE)
-        if out and len(out[-1]) < size and -(-max(1, lengths[out[-1][0]]) // PAD_MULTIPLE) == width:
-            out[-1].append(i)
-        else:
-            out.append([i])
-    return out
 
 
 def _raise(probs: dict[str, float], gain: dict[str, float]) -> dict[str, float]:
@@ -614,13 +601,15 @@ class Detector:
                     with_hidden: bool = True, batch_size: int = 64) -> list[list[WordScore]]:
         """Raw word scores (no document prior) for each piece, offsets relative to the piece.
 
-        Pieces are sentence-sized; they are batched by their number of model pieces, each batch
-        of one padded width (`_batches`)."""
+        Pieces are sentence-sized; they are batched sorted by their number of model pieces
+        (a quarter less padding than sorting by characters)."""
         asks_lm = any("lm_gain" in FEATURES[name] for name in signals)
         all_encs = self.bundle.encode_many(pieces)
+        order = sorted(range(len(pieces)), key=lambda i: len(all_encs[i].ids))
         results: list[list[WordScore]] = [[] for _ in pieces]
         model = self.bundle.model
-        for idx in _batches([len(e.ids) for e in all_encs], batch_size):
+        for b in range(0, len(order), batch_size):
+            idx = order[b : b + batch_size]
             encs = [all_encs[i] for i in idx]
             with torch.inference_mode():
                 hidden = model(self.bundle.pad(encs, PAD_MULTIPLE))

@@ -390,19 +390,3 @@ def test_a_documents_share_of_inflected_forms_moves_their_odds_only(lexicon):
     assert det.habit_odds("gatherings", 0.9) == pytest.approx((1 - 0.9) / 0.5)  # not read: session 39's habit
     assert det.habit_odds("gatherings", 0.9, 1.0) == pytest.approx(0.9 / 0.5)  # the mix's ratio: inflecting
     assert det.habit_odds("successful", 0.9, 2.0) == det.habit_odds("successful", 0.9, 0.5) == pytest.approx(0.9 / 0.5)
-
-
-def test_the_tagger_batches_are_shortest_first_and_each_of_one_padded_width():
-    from restore.detect import PAD_MULTIPLE, _batches
-
-    lengths = [30, 3, 17, 9, 0, 40, 12, 14, 33, 1, 16, 9]
-    batches = _batches(lengths, size=3)
-    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))  # each piece once
-    flat = [lengths[i] for b in batches for i in b]
-    assert flat == sorted(lengths)
-    assert all(len(b) <= 3 for b in batches)
-    widths = [{-(-max(1, lengths[i]) // PAD_MULTIPLE) for i in b} for b in batches]
-    assert all(len(w) == 1 for w in widths)
-    # a batch is cut only where it is full or the width changes
-    assert all(len(a) == 3 or wa != wb for a, wa, wb in zip(batches, widths, widths[1:]))
-    assert _batches([], 3) == []
