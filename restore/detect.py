@@ -313,6 +313,12 @@ def _judge(signals: tuple[str, ...]) -> str:
     return "combined" if "combined" in signals else signals[0]
 
 
+def _smoothed_share(hits: list[bool], prior: float) -> float:
+    """The share of `hits` among a document's surely spun words, smoothed by FIRST_PSEUDO words
+    towards `prior`: a few words move a document's habit little."""
+    return (sum(hits) + FIRST_PSEUDO * prior) / (len(hits) + FIRST_PSEUDO)
+
+
 def _inflecting(inflects: float | None) -> bool:
     """Is a document's spinner at least as given to inflecting as the training mix's
     (`Detector.read_inflection`'s ratio at least 1)? Then its inflected forms that the inverse
@@ -670,8 +676,9 @@ class Detector:
         evidence, attached = self.apply_prior(words, signals, gated=documentation, text=text)
         if not self.first_habit:
             return evidence, attached, None, None
-        inflects = self.read_inflection(words, _judge(signals)) if self.inflection_habit else None
-        share = self.read_habit(words, _judge(signals), _inflecting(inflects))
+        judge = _judge(signals)
+        inflects = self.read_inflection(words, judge) if self.inflection_habit else None
+        share = self.read_habit(words, judge, _inflecting(inflects))
         for ws in words:
             factor = self.habit_odds(ws.token.text.lower(), share, inflects)
             if factor != 1.0:
@@ -853,16 +860,15 @@ class Detector:
         (`first_substitutes`), smoothed by FIRST_PSEUDO words towards `first_habit`: its
         spinner's habit. Spinners differ: the seed article's took the first substitute for 94%
         of such words, a spinner of any sense for about half."""
-        firsts = self.first_substitutes(words, judge, inflecting)
-        return (sum(firsts) + FIRST_PSEUDO * self.first_habit) / (len(firsts) + FIRST_PSEUDO)
+        return _smoothed_share(self.first_substitutes(words, judge, inflecting), self.first_habit)
 
     def read_inflection(self, words: list[WordScore], judge: str) -> float:
         """How much likelier than the training mix's spinners one document's spinner writes inflected
         forms the inverse index lacks (`_inflected_only`): the share of its surely spun words
         (`judge`'s probability at least FIRST_SURE) that are such forms, smoothed by FIRST_PSEUDO
         words towards INFLECT_SHARE, over INFLECT_SHARE, within INFLECT_RATIOS."""
-        sure = [ws.token.text.lower() for ws in words if ws.probs[judge] >= FIRST_SURE]
-        share = (sum(map(self._inflected_only, sure)) + FIRST_PSEUDO * INFLECT_SHARE) / (len(sure) + FIRST_PSEUDO)
+        share = _smoothed_share([self._inflected_only(ws.token.text.lower()) for ws in words
+                                 if ws.probs[judge] >= FIRST_SURE], INFLECT_SHARE)
         return min(max(share / INFLECT_SHARE, INFLECT_RATIOS[0]), INFLECT_RATIOS[1])
 
     def first_gain(self, share: float) -> float:
@@ -879,10 +885,10 @@ class Detector:
         those whose first substitute it is (`_writes_first`, the spinner `_inflecting` as
         `inflects` says) by `first_gain` times as much as the rest, and the rest by (1 - share) /
         (1 - first_habit); an inflected form the inverse index lacks (`_inflected_only`) also by
-        `inflects` (None: not read, as before session 40). In the seed article, whose spinner took the first substitute for 94% of its
-        surely spun words, "combat" (nobody's first substitute, and the writer's own) becomes less
-        likely spun, "successful" (in's) more. A word the thesaurus offers no way back to is left
-        as it is."""
+        `inflects` (None: not read, as before session 40). In the seed article, whose spinner took
+        the first substitute for 94% of its surely spun words, "combat" (nobody's first
+        substitute, and the writer's own) becomes less likely spun, "successful" (in's) more. A
+        word the thesaurus offers no way back to is left as it is."""
         moved = inflects if inflects is not None and self._inflected_only(key) else 1.0
         if share == self.first_habit:
             return moved
