@@ -30,10 +30,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import numpy as np
 import torch
-from lemminflect import getAllInflections, getAllInflectionsOOV, getAllLemmas
-from lemminflect.core.LexicalUtils import pennTagAlts, tagToUPos
 
 from restore.errors import RestoreError
+from restore.forms import inflected_readings, inflections, lemmas, regular_stems
 from restore.lexicon import Lexicon, load_lexicon
 from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
@@ -225,72 +224,6 @@ def _is_number(word: str) -> bool:
 
 
 _MYTHES_POS = {"N": "noun", "V": "verb", "J": "adj", "R": "adv"}  # a Penn tag's first letter -> MyThes'
-_VERB_TAGS = ("VBD", "VBG", "VBN", "VBP", "VBZ")
-_TAGS = {"NOUN": ("NNS",), "VERB": _VERB_TAGS, "AUX": _VERB_TAGS, "ADJ": ("JJR", "JJS"), "ADV": ("RBR", "RBS")}
-
-
-@lru_cache(maxsize=200_000)
-def inflected_readings(word: str) -> tuple[tuple[str, str], ...]:
-    """(lemma, Penn tag) readings of an inflected word, by lemminflect's rules as well as its
-    table ("existed" is a participle too, which the table of irregular forms leaves out).
-    The spinner's `spin._lemma_and_tags` reads the table only and is left so: widening it
-    would change the synthetic pairs, the standard test set among them."""
-    return tuple(dict.fromkeys(
-        (lemma, tag) for upos, lemmas in getAllLemmas(word).items() for lemma in lemmas if lemma != word
-        for tag in _TAGS.get(upos, ()) if word in _inflections(lemma, tag)))
-
-
-@lru_cache(maxsize=200_000)
-def _lemmas(word: str) -> tuple[str, ...]:
-    """Every lemma lemminflect reads in a word, by its table or its rules."""
-    return tuple(dict.fromkeys(lemma for lemmas in getAllLemmas(word).values() for lemma in lemmas))
-
-
-@lru_cache(maxsize=200_000)
-def _regular_stems(word: str) -> tuple[str, ...]:
-    """What a word would be the regular form of, by the rules lemminflect inflects unknown words
-    with: +s, +es, +d, +ed, +ing, +r, +er, +st, +est, after a dropped e, a doubled consonant or
-    y -> i ("defrayals", "demoed", "peachier")."""
-    out = []
-    for suffix in ("s", "es", "d", "ed", "ing", "r", "er", "st", "est"):
-        stem = word[: -len(suffix)]
-        if word.endswith(suffix) and stem:
-            undoubled = stem[:-1] if stem[-2:-1] == stem[-1:] else ""
-            y = stem[:-1] + "y" if stem.endswith("i") else ""
-            out += [x for x in (stem, stem + "e", undoubled, y) if x]
-    return tuple(dict.fromkeys(out))
-
-
-@lru_cache(maxsize=200_000)
-def _inflections(lemma: str, tag: str) -> tuple[str, ...]:
-    """lemminflect's forms of a lemma for a Penn tag (not NNP or NNPS), `getInflection`'s answer
-    by its own steps: the lemma's table row, its alternative tags ("VBN" for "VBD"), then its
-    rules. Both of those it reads once per lemma (`_table_forms`, `_rule_forms`), where
-    `getInflection` deep-copies the row and infers the rules' spelling again for every tag:
-    on the first 10,000 words a detector reads, 0.16 s of the first pass against 0.05."""
-    forms = _table_forms(lemma)
-    form = forms.get(tag)
-    if form is None:
-        for alt in pennTagAlts(tag):
-            form = forms.get(alt)
-            if form:
-                break
-    if form is None:
-        form = _rule_forms(lemma, tagToUPos(tag)).get(tag)
-    return form or ()
-
-
-@lru_cache(maxsize=200_000)
-def _table_forms(lemma: str) -> dict[str, tuple[str, ...]]:
-    """A lemma's row of lemminflect's table, Penn tag -> forms (cached; not to be changed)."""
-    return getAllInflections(lemma)
-
-
-@lru_cache(maxsize=200_000)
-def _rule_forms(lemma: str, upos: str) -> dict[str, tuple[str, ...]]:
-    """A lemma's forms by lemminflect's rules for one part of speech, Penn tag -> forms (cached;
-    not to be changed)."""
-    return getAllInflectionsOOV(lemma, upos)
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -796,7 +729,7 @@ class Detector:
         probs: list[dict[str, float]] = []
         for i in range(0, len(words), chunk):
             with torch.inference_mode():
-                logits = self.bundle.model.orig_head(torch.stack(states[i : i + chunk]))
+                logits = self.bundle.model.orig_logits(torch.stack(states[i : i + chunk]))
             probs += [self._ruled_probs(w, g, k, ruled_out, raised)
                       for w, g in zip(words[i : i + chunk], HeadGuess.rows(logits, k))]
         return [self._ranked(w, p, k, ruled_out, first_gain, inflecting) for w, p in zip(words, probs)]
@@ -931,7 +864,7 @@ class Detector:
                 form for lemma, tag in (inflected_readings(key) if self._inflected_only(key) else ())
                 for orig, _ in self.lex.originals(lemma)
                 if " " not in orig and self.lex.first(orig, _MYTHES_POS[tag[0]]) == lemma
-                for k, form in enumerate(_inflections(orig, tag)) if k == 0 or form != orig)  # as `_inflected_originals`
+                for k, form in enumerate(inflections(orig, tag)) if k == 0 or form != orig)  # as `_inflected_originals`
         return self._inflected[key]
 
     def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES,
@@ -971,9 +904,9 @@ class Detector:
         "stated", which the inverse index, cut at 20 originals a word, does not list). Else the
         originals head proposed it alone, and its guess ("spend" for "password") is no original."""
         if (original, key) not in self._reach:
-            ours = {key, *_lemmas(key), *_regular_stems(key)}
+            ours = {key, *lemmas(key), *regular_stems(key)}
             self._reach[original, key] = any(not ours.isdisjoint(self._substitutes(o))
-                                             for o in {original, *_lemmas(original)})
+                                             for o in {original, *lemmas(original)})
         return self._reach[original, key]
 
     def _substitutes(self, headword: str) -> frozenset[str]:
@@ -988,7 +921,7 @@ class Detector:
         -> "defrayals", "demo" -> "demoed", "peachy" -> "peachier"), and the head learnt those.
         Without one ("cryptocurrency", "solana") the word is none of our spinner's, and the head's
         best original for it ("airline", "so") no better than a guess."""
-        return any(self.lex.originals(stem) for stem in _regular_stems(key))
+        return any(self.lex.originals(stem) for stem in regular_stems(key))
 
     def _figure_of_magnitude(self, text: str, run: list[WordScore]) -> bool:
         """"2 million", or a spinner's "2 cardinal": how a text written in full writes a figure."""
@@ -1023,7 +956,7 @@ class Detector:
         heads: list[HeadGuess | None] = [None] * len(some)
         if some[0].hidden is not None:  # a document's words all keep their state, or none does
             with torch.inference_mode():
-                heads = HeadGuess.rows(self.bundle.model.orig_head(torch.stack([ws.hidden for ws in some])), CANDIDATES)
+                heads = HeadGuess.rows(self.bundle.model.orig_logits(torch.stack([ws.hidden for ws in some])), CANDIDATES)
         for ws, head in zip(some, heads):
             key = ws.token.text.lower()
             probs = self.original_probs(key, head, beta=1.0)
@@ -1072,7 +1005,7 @@ class Detector:
         base_of: dict[str, str] = {}
         for lemma, tag in inflected_readings(key):
             for orig, p in self.lex.originals(lemma):
-                forms = _inflections(orig, tag) if " " not in orig else ()
+                forms = inflections(orig, tag) if " " not in orig else ()
                 # every form but a noun's uncountable plural ("meeting" as well as "meetings")
                 for form in [f for k, f in enumerate(forms) if k == 0 or f != orig]:
                     out[form] = max(out.get(form, 0.0), p)

@@ -95,13 +95,20 @@ class Tagger(nn.Module):
         return self.norm(h).float()
 
     def encoder_in(self, dtype: torch.dtype) -> "Tagger":
-        """Run the embeddings and encoder in `dtype`; the heads stay float32 (for inference)."""
-        for part in (self.embed, self.pos, self.encoder, self.norm):
+        """Run the embeddings, encoder and originals head in `dtype` (for inference); the spun
+        head, which decides the flags, stays float32."""
+        for part in (self.embed, self.pos, self.encoder, self.norm, self.orig_head):
             part.to(dtype)
         return self
 
     def spun_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.spun_head(hidden).squeeze(-1)
+
+    def orig_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The originals head's logits, float32, multiplied in the head's dtype: in bfloat16 on
+        10,000 words 0.12 s instead of 0.19, each logit within a few hundredths, the same BLEU
+        on validation (session 41)."""
+        return self.orig_head(hidden.to(self.orig_head.weight.dtype)).float()
 
 
 @dataclass

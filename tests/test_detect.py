@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from restore.calibrate import Labelled, fit_prior
-from restore.detect import Detector, RatePrior, WordScore, inflected_readings
+from restore.detect import Detector, RatePrior, WordScore
 from restore.errors import RestoreError
 from restore.spin import Policy, Spinner
 from restore.text import Token, code_share, glued, not_prose, tokenize
@@ -210,48 +210,6 @@ def test_counts_and_calibration_pairs_follow_the_policies_asked_for(lexicon, mon
     monkeypatch.setattr(pairs, "load_lexicon", lambda: lexicon)
     rows = pairs.valid_pairs(docs, 20, policies="bare")
     assert rows and all(r["spun"][s["end"]] == " " for r in rows for s in r["spans"])
-
-
-@pytest.mark.parametrize("word, reading", [
-    ("existed", ("exist", "VBN")),  # a regular participle, missing from lemminflect's table of forms
-    ("existed", ("exist", "VBD")),
-    ("gatherings", ("gathering", "NNS")),
-    ("bigger", ("big", "JJR")),
-])
-def test_inflected_readings_include_the_regular_forms(word, reading):
-    assert reading in inflected_readings(word)
-
-
-@pytest.mark.parametrize("lemma, tag, forms", [
-    ("be", "VBD", ("was", "were")),  # in the lemma's table row
-    ("exist", "VBN", ("existed",)),  # not in it: lemminflect's alternative tag (VBD)
-    ("defrayal", "NNS", ("defrayals",)),  # no row at all: its rules
-    ("peachy", "JJR", ("peachier",)),
-])
-def test_inflections_read_from_the_row_are_lemminflects_own_answer(lemma, tag, forms):
-    from lemminflect import getInflection
-
-    from restore.detect import _inflections
-
-    assert _inflections(lemma, tag) == getInflection(lemma, tag) == forms
-
-
-def test_inflections_equal_lemminflects_answer_across_the_shipped_lexicon():
-    """`_inflections` retraces `getInflection`'s steps with its reads cached: the same answer for
-    a spread of the thesaurus's words (rows, alternative tags, rules) and every tag it is asked."""
-    from lemminflect import getInflection
-
-    from restore.detect import _TAGS, _inflections
-    from restore.lexicon import load_lexicon
-
-    words = sorted(w for w in load_lexicon().entries if " " not in w)[::40]
-    tags = sorted({t for ts in _TAGS.values() for t in ts})
-    assert len(words) > 300
-    assert [_inflections(w, t) for w in words for t in tags] == [getInflection(w, t) or () for w in words for t in tags]
-
-
-def test_an_uninflected_word_has_no_inflected_reading():
-    assert inflected_readings("exist") == ()
 
 
 def _document(probs: list[float], attached: set[int]) -> list[WordScore]:

@@ -805,7 +805,8 @@ def test_the_encoder_in_bfloat16_flags_what_float32_does():
     wide, narrow = Detector(precision="fp32"), Detector(precision="bf16")
     assert next(wide.bundle.model.encoder.parameters()).dtype == torch.float32
     assert next(narrow.bundle.model.encoder.parameters()).dtype == torch.bfloat16
-    assert narrow.bundle.model.orig_head.weight.dtype == torch.float32  # the heads stay float32
+    assert narrow.bundle.model.orig_head.weight.dtype == torch.bfloat16  # and the originals head,
+    assert narrow.bundle.model.spun_head.weight.dtype == torch.float32  # not the one that flags
     a, b = wide.detect(text), narrow.detect(text)
     assert len(a) > 10 and [(s.start, s.end) for s in a] == [(s.start, s.end) for s in b]
     assert [s.score for s in a] == pytest.approx([s.score for s in b], abs=0.03)
