@@ -553,3 +553,25 @@ def test_the_pools_are_the_beams_sentences_best_first_and_the_first_is_its_choic
             assert sentences[0][2][0][1] == replace_spans(doc.text, ((e.start, e.end, e.new) for e in alone.edits))
             whole += 1
     assert several and whole
+
+
+@pytest.mark.parametrize("rows", [1, 15, 16, 17, 130])
+def test_the_originals_head_pads_its_rows_and_gives_each_word_its_own_logits(rows):
+    """`Tagger.orig_logits` pads the rows to a multiple of HEAD_ROWS (bfloat16 kernels are kept per
+    shape) and hands back one float32 row per word, each the head's own in float32 and within
+    bfloat16's rounding in bfloat16."""
+    import torch
+
+    from restore.tagger import Tagger, TaggerConfig
+
+    torch.manual_seed(rows)
+    model = Tagger(TaggerConfig(vocab_size=50, n_orig=300, d_model=32, n_layers=1, n_heads=2, d_ff=64)).eval()
+    hidden = torch.randn(rows, 32)
+    with torch.inference_mode():
+        plain = model.orig_head(hidden)
+        wide = model.orig_logits(hidden)
+        model.encoder_in(torch.bfloat16)
+        narrow = model.orig_logits(hidden)
+    assert wide.shape == narrow.shape == (rows, 300) and narrow.dtype == torch.float32
+    assert torch.allclose(wide, plain, atol=1e-5)
+    assert torch.allclose(narrow, plain, atol=0.05) and not torch.equal(narrow, plain)
