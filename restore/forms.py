@@ -70,8 +70,9 @@ def inflections(lemma: str, tag: str) -> tuple[str, ...]:
 @lru_cache(maxsize=200_000)
 def _table_forms(lemma: str) -> dict[str, tuple[str, ...]]:
     """A lemma's row of lemminflect's table, Penn tag -> forms (cached; not to be changed):
-    `getAllInflections(lemma)`, whose deep copies of the row and its overrides took half the
-    time of a first document's inflections; a lemma with capitals is still asked of it."""
+    `getAllInflections(lemma)` without its deep copies of the row and its overrides (0.15 s
+    in a profile of the first 10,000 words a detector reads), lowered as it lowers them; a
+    lemma with capitals is still asked of it."""
     if getCapsStyle(lemma) != "lower":
         return getAllInflections(lemma)
     tables = Inflections()
