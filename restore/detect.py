@@ -225,6 +225,13 @@ def _is_number(word: str) -> bool:
 _MYTHES_POS = {"N": "noun", "V": "verb", "J": "adj", "R": "adv"}  # a Penn tag's first letter -> MyThes'
 
 
+def _forms_for(original: str, tag: str) -> list[str]:
+    """The forms of a single-word original that a spun word with `tag` may stand for: every form
+    but a noun's uncountable plural ("meeting" as well as "meetings"); none for a phrase."""
+    forms = inflections(original, tag) if " " not in original else ()
+    return [f for k, f in enumerate(forms) if k == 0 or f != original]
+
+
 def _mean(values: Iterable[float]) -> float:
     xs = list(values)
     return sum(xs) / len(xs)
@@ -862,8 +869,7 @@ class Detector:
             self._inflected[key] = frozenset(
                 form for lemma, tag in (inflected_readings(key) if self._inflected_only(key) else ())
                 for orig, _ in self.lex.originals(lemma)
-                if " " not in orig and self.lex.first(orig, _MYTHES_POS[tag[0]]) == lemma
-                for k, form in enumerate(inflections(orig, tag)) if k == 0 or form != orig)  # as `_inflected_originals`
+                if self.lex.first(orig, _MYTHES_POS[tag[0]]) == lemma for form in _forms_for(orig, tag))
         return self._inflected[key]
 
     def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES,
@@ -1004,9 +1010,7 @@ class Detector:
         base_of: dict[str, str] = {}
         for lemma, tag in inflected_readings(key):
             for orig, p in self.lex.originals(lemma):
-                forms = inflections(orig, tag) if " " not in orig else ()
-                # every form but a noun's uncountable plural ("meeting" as well as "meetings")
-                for form in [f for k, f in enumerate(forms) if k == 0 or f != orig]:
+                for form in _forms_for(orig, tag):
                     out[form] = max(out.get(form, 0.0), p)
                     base_of.setdefault(form, orig)
         return dict(sorted(out.items(), key=lambda kv: -kv[1])), base_of  # likeliest first, as `originals`

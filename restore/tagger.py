@@ -108,9 +108,9 @@ class Tagger(nn.Module):
     def orig_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """The originals head's logits (words, n_orig), float32, multiplied in the head's dtype:
         in bfloat16 0.06 s instead of 0.17 in a profile of 10,000 words' detection, each logit
-        within a few hundredths, the same BLEU on validation (session 41). The rows are padded to a multiple of
-        HEAD_ROWS: bfloat16 kernels are made and kept per shape, and one of each row count from 1
-        to 128 held 283 MB more (2.2 MB a shape), padded 6 MB."""
+        within a few hundredths, the same BLEU on validation (session 41). The rows are padded
+        to a multiple of HEAD_ROWS: bfloat16 kernels are made and kept per shape, and one of
+        each row count from 1 to 128 held 283 MB more (2.2 MB a shape), padded 6 MB."""
         rows = hidden.shape[0]
         padded = hidden.new_zeros(-(-rows // HEAD_ROWS) * HEAD_ROWS, hidden.shape[1])
         padded[:rows] = hidden
