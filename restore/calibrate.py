@@ -15,9 +15,10 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from restore.detect import (ATTACHED_CLEAN_RATE, ATTACHED_GATE, ATTACHED_HIGH, FEATURES, GATE, LIGHT_RATE, LIGHT_WORDS,
-                            MIN_RATE, Detector, RatePrior, WordScore)
+from restore.detect import FEATURES, Detector, WordScore
 from restore.evaluate import sacre_scores
+from restore.gates import (ATTACHED_CLEAN_RATE, ATTACHED_GATE, ATTACHED_HIGH, GATE, LIGHT_RATE, LIGHT_WORDS, MIN_RATE,
+                           RatePrior)
 from restore.io import write_text
 from restore.lexicon import Lexicon, load_lexicon
 from restore.ngram import BOS, EOS

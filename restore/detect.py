@@ -27,27 +27,22 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-import numpy as np
 import torch
 
 from restore.errors import RestoreError
-from restore.forms import inflected_readings, inflections, lemmas, regular_stems
+from restore.forms import inflected_readings
+from restore.gates import DOCUMENTATION_SHARE, DOCUMENTATION_WORDS, LIGHT_NATS, RatePrior, logit
+from restore.habit import FIRST_HABIT, Habit, inflecting
+from restore.originals import DIGITS, NUMERALS, Originals, is_number
 from restore.lexicon import Lexicon, load_lexicon
 from restore.ngram import BOS, EOS, KneserNeyTrigram
 from restore.paths import DETECTOR_DIR, LM_DIR
-from restore.spin import NUMBER_WORDS
 from restore.tagger import TaggerBundle, inference_dtype
 from restore.text import (Token, bare, block_spans, code_share, glued, grouped, hard_wrapped, match_case, not_prose,
                           tokenize, units)
 
 DEFAULT_DIR = DETECTOR_DIR
 T = TypeVar("T")
-_DIGITS = {v: k for k, v in NUMBER_WORDS.items()}
-# A number word is never restored as another number ("several million" is not "several
-# billion"): the surest way to damage a text is to change its figures.
-_NUMERALS = set(NUMBER_WORDS) | set(
-    "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty "
-    "seventy eighty ninety hundred thousand million billion trillion dozen".split())
 # The train split's newswire (Reuters, 1987) writes shorthand that a modern article writes in
 # full ("rose 5 pct"), so the thesaurus's "pct" looks the likeliest original of every "percent":
 # these originals are offered only in a document that writes shorthand itself. Where such a
@@ -101,35 +96,6 @@ SURE = 0.9  # a neighbour this likely spun (lexicon+context) is read by the LM a
 PAD_MULTIPLE = 16
 HEAD_CHUNK = 128  # words per read of the originals head (128 x 20,000 logits: 10 MB)
 CANDIDATES = 5  # originals offered per flagged span by `restore detect` (`Detector.n_candidates`)
-# A spinner whose thesaurus differs from ours may have gone a step further than our inverse index
-# reaches (new -> fresh -> caller): with `Detector.second_hop` h, a span's originals are
-# (1 - h) P(x) + h sum_x P(x) P(y | x), x its own candidates, P(y | x) the inverse prior of x;
-# through its first SECOND_HOP_VIA candidates and their SECOND_HOP_EACH likeliest originals,
-# single words and no numbers, of which the SECOND_HOP_EXTRA likeliest join the span's own.
-# 10, 20, 10 since session 37 (5, 10, 3 before; `scripts/probe_second_hop.py`): text spun by
-# the held-out chained policy gains, the training mix's ties, and the seed's "speech" (via
-# "conversation", its eighth candidate in context) comes back "exchange".
-SECOND_HOP_VIA, SECOND_HOP_EACH, SECOND_HOP_EXTRA = 10, 20, 10
-# A spinner has a habit: the seed article's took an original's first substitute (`Lexicon.first`)
-# for 94% of its surely spun words, a spinner of any sense for about half. `Detector.read_habit`
-# reads it from a document's words scored at least FIRST_SURE (smoothed by FIRST_PSEUDO words
-# towards FIRST_HABIT, the share the thesaurus prior is taken to assume); `first_gain` weighs
-# the originals whose first substitute a span is by the odds of the two, within FIRST_GAINS, and
-# `habit_odds` moves each word's odds of being spun by how likely the habit makes it. FIRST_HABIT
-# since session 38 (`scripts/probe_first_habit.py`: validation articles of every first-substitute
-# spinner gain, those of an any-sense spinner tie), the word odds since session 39
-FIRST_SURE, FIRST_PSEUDO, FIRST_GAINS, FIRST_HABIT = 0.9, 5, (0.25, 10.0), 0.5
-# Whether a spinner inflects is a habit too. Only one that lemmatises, spins and inflects again
-# writes an inflected form the inverse index lacks ("gatherings"); of the training mix's surely
-# spun words INFLECT_SHARE are such forms (0.062 on 60 validation articles), of a spinner that
-# inflects about 0.09, of one that does not 0.001, of the seed article's none. `read_inflection`
-# reads a document's share the way `read_habit` does, and `habit_odds` moves such a word's odds
-# by its ratio to INFLECT_SHARE, within INFLECT_RATIOS; in a document at least as given to
-# inflecting as the mix (`_inflecting`), such a form may be an inflecting spinner's first
-# substitute (`Detector._inflected_firsts`). The floor is not lower because a spinner whose
-# surely spun words show no inflection may still inflect now and then: the seed article's
-# "utilizing" (using) is one, and at 0.25 it was no longer restored (session 40)
-INFLECT_SHARE, INFLECT_RATIOS = 0.06, (0.5, 10.0)
 
 
 @dataclass
@@ -218,52 +184,14 @@ def _enumerator(text: str, tok: Token) -> bool:
     return after == ")" or (after == "." and not text[text.rfind("\n", 0, tok.start) + 1 : tok.start].strip())
 
 
-def _is_number(word: str) -> bool:
-    return word in _NUMERALS or word.replace(",", "").replace(".", "").isdigit()
-
-
-_MYTHES_POS = {"N": "noun", "V": "verb", "J": "adj", "R": "adv"}  # a Penn tag's first letter -> MyThes'
-
-
-def _forms_for(original: str, tag: str) -> list[str]:
-    """The forms of a single-word original that a spun word with `tag` may stand for: every form
-    but a noun's uncountable plural ("meeting" as well as "meetings"); none for a phrase."""
-    forms = inflections(original, tag) if " " not in original else ()
-    return [f for k, f in enumerate(forms) if k == 0 or f != original]
-
-
 def _mean(values: Iterable[float]) -> float:
     xs = list(values)
     return sum(xs) / len(xs)
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    return math.log(p / (1 - p))
-
-
-def _logits(probs: list[float]) -> np.ndarray:
-    p = np.clip(np.asarray(probs, dtype=float), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
-
-
 def _judge(signals: tuple[str, ...]) -> str:
     """The signal whose scores decide a document-level step for every signal: one verdict for all."""
     return "combined" if "combined" in signals else signals[0]
-
-
-def _smoothed_share(hits: list[bool], prior: float) -> float:
-    """The share of `hits` among a document's surely spun words, smoothed by FIRST_PSEUDO words
-    towards `prior`: a few words move a document's habit little."""
-    return (sum(hits) + FIRST_PSEUDO * prior) / (len(hits) + FIRST_PSEUDO)
-
-
-def _inflecting(inflects: float | None) -> bool:
-    """Is a document's spinner at least as given to inflecting as the training mix's
-    (`Detector.read_inflection`'s ratio at least 1)? Then its inflected forms that the inverse
-    index lacks may be its first substitutes (`Detector._inflected_firsts`); in a document that
-    shows no inflection they are the writer's own words."""
-    return inflects is not None and inflects >= 1.0
 
 
 def _odds_times(p: float, factor: float) -> float:
@@ -279,157 +207,11 @@ def count_shift(counts: Sequence[int] | None, p_word: float) -> float:
     if counts is None:
         return 0.0
     spun, natural = counts
-    return _logit((spun + NEIGHBOUR_PRIOR * p_word) / (spun + natural + NEIGHBOUR_PRIOR)) - _logit(p_word)
+    return logit((spun + NEIGHBOUR_PRIOR * p_word) / (spun + natural + NEIGHBOUR_PRIOR)) - logit(p_word)
 
 
 def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
-
-
-# The gate's alternative: a spinner spun the document at some rate from MIN_RATE to 0.5, each
-# equally likely. 0.04 (0.02 until session 14) is the highest of scripts/bench_gate.py's third
-# table that withholds no more right edits from spun validation text than 0.02 does: a long
-# clean article with a few words that look spun is likelier unspun than spun at 2%, but no
-# spinner we model spins a document that lightly, and the spun articles' evidence hardly moves.
-MIN_RATE = 0.04
-# A document whose evidence of being spun at all is below this (a log Bayes factor: odds of
-# e, about 2.7 to 1, for unspun) has nothing flagged: the lowest gate of scripts/bench_gate.py's
-# grid at which no unspun validation article is edited (15 of 300 without a gate, 1 at -1.25),
-# so that a clean article comes back byte for byte; it withholds 3 right edits from spun
-# validation text (900 articles, 1,000 sentences). Session 11-12's -1.5 withheld 1 and left 4 edited.
-GATE = -1.0
-# A spinner that splits its input on whitespace never swaps a word with punctuation attached
-# ("month,", "“aggression”"): the seed article's spinner left all 29 such lowercase words alone.
-# Where a document's attached words together say they are not spun like its other words (log
-# Bayes factor below ATTACHED_GATE, `RatePrior.attached_evidence`), none of them is flagged.
-# The evidence counts confident scores (at least ATTACHED_HIGH) rather than multiplying
-# likelihood ratios: on a real spinner's text the detector's mid-range scores are not calibrated
-# (the seed's attached words: "treaty," 0.84, “aggression” 0.71, "region," 0.60 gave the
-# likelihood +0.90, spun), while its bare words set the rate of confident scores to expect.
-# scripts/bench_gate.py's second table: ATTACHED_CLEAN_RATE is the share of the (all clean)
-# attached words of bare-spun validation articles that score at least 0.9; -4.0 is the most
-# permissive gate that withholds no right edit from mix, token and chained validation articles
-# or validation sentences (-3.0 withholds 2); on bare-spun articles it withholds 45 wrong edits
-# and 2 right ones (session 14's likelihood at -2.0: 41 and 2), and the seed's evidence is -5.3.
-ATTACHED_GATE = -4.0
-ATTACHED_HIGH = 0.9
-ATTACHED_CLEAN_RATE = 0.0151
-# A text of at least LIGHT_WORDS scored words whose words look spun at a rate below LIGHT_RATE
-# (`RatePrior.rate`) has nothing flagged either. Spinners swap about a quarter of the words; a
-# long text in which a few in a hundred look spun, each surely, is one whose own vocabulary our
-# news corpus seldom writes (technical prose: "expression", "module", "attribute"), and the
-# evidence gate, which trusts each word's score, calls it spun; shorter texts (sentences) are too
-# few words to tell a rate. scripts/bench_gate.py's fourth table: of its grid's gates that
-# withhold at most one in 1000 of the right edits from the spun validation articles (7 of
-# 27,483 here, 2 without it), the one that leaves the most of the installed packages'
-# descriptions untouched (6 of the 8 edited without it) and withholds the fewest right edits
-# (0.05 ties, gating the same documents; the higher rate is taken).
-LIGHT_WORDS = 100
-LIGHT_RATE = 0.06
-# ... and only if it also reads unlike news: the trigram LM, which learnt the train split's news,
-# finds its words at least LIGHT_NATS nats surprising each on average (`KneserNeyTrigram.nats_per_word`).
-# News spun lightly (a spinner set to swap a tenth of the words, or one whose swaps our lexicon
-# mostly misses) looks as lightly spun as technical prose by its scores, but reads as news: by
-# its rate alone (session 35) the light gate left 91 of 300 validation articles spun by seedlike
-# at 0.15 as they were, withholding 568 of their 2,775 right edits. scripts/bench_gate.py's fourth
-# table: of the gates that leave as many package descriptions untouched as the rate alone did
-# (35 of 36), the one that withholds the fewest right edits from those articles (6.75: 37, of which
-# the unspun gate withholds 31 anyway; 6.5: 39; 7.0 lets a package description through).
-LIGHT_NATS = 6.75
-# A text of at least DOCUMENTATION_WORDS scored words of which at least DOCUMENTATION_SHARE of
-# the strings between spaces are code (`code_share`) is documentation, not an article a spinner
-# spun, and has nothing flagged. Its prose is technical through and through, dense with words
-# that look spun to models that learnt news (the Python language reference's topics:
-# "attribute" → "time", "module" → "will", at rates the light gate cannot tell from a light
-# spinner's), and a spinner's thesaurus would break its code. No article of the valid split
-# comes within a fifth of 0.02 (its highest share is 0.004; the test split's 0.009).
-DOCUMENTATION_WORDS = 100
-DOCUMENTATION_SHARE = 0.02
-
-
-@dataclass
-class RatePrior:
-    """A spinner spins a whole document at one rate; clean documents have rate 0.
-
-    Word scores are calibrated at the spin rate of the calibration data (`base`). For
-    each document we estimate its own rate by EM over its words' scores (with a
-    Beta(a, b) prior, which keeps short texts near the base rate) and move every
-    word's odds by the ratio of the two rates: a clean article, whose words mostly
-    score low, loses its few mid-scoring false flags; a heavily spun one gains.
-    A document whose words together say it is unspun (`unspun`, below `gate`) loses
-    all its flags: a long clean article still has a word or two that scores high alone. So
-    may a long one spun, by its words' rate, more lightly than spinners spin (`light`; the
-    detector also asks whether it reads unlike news, `Detector.reads_unlike_news`).
-    """
-
-    base: float
-    a: float
-    b: float
-    gate: float | None = None  # log Bayes factor; None: no gate (calibrations before session 11)
-    attached_gate: float | None = None  # the same for words with punctuation attached (`ATTACHED_GATE`)
-    attached_high: float = ATTACHED_HIGH  # what `attached_evidence` counts as a confident score
-    attached_clean_rate: float = ATTACHED_CLEAN_RATE  # the share of clean words in spun text scoring that
-    min_rate: float = 0.02  # the alternative's lowest spin rate (`MIN_RATE`; 0.02 in calibrations before session 15)
-    light_words: int = LIGHT_WORDS  # how long a text `light` judges
-    light_rate: float | None = None  # `LIGHT_RATE`; None: no such gate (calibrations before session 35)
-
-    def rate(self, probs: list[float], iters: int = 50) -> float:
-        """The document's spin rate: EM over its words' (base-rate calibrated) scores."""
-        lr = _logits(probs) - _logit(self.base)
-        rate = self.a / (self.a + self.b)
-        for _ in range(iters):
-            post = 1 / (1 + np.exp(-(lr + _logit(rate))))
-            rate, prev = (self.a + post.sum()) / (self.a + self.b + len(lr)), rate
-            if abs(rate - prev) < 1e-5:
-                break
-        return float(rate)
-
-    def evidence(self, probs: list[float], rates: np.ndarray | None = None) -> float:
-        """log Bayes factor of "spun at a rate of `rates` (default: 25 from `min_rate` to 0.5),
-        each equally likely" against "unspun" (rate 0): each word's odds against the base
-        rate's are its likelihood ratio, so n words have likelihood prod(1 - r + r * ratio) at
-        rate r, and 1 unspun."""
-        if not probs:
-            return 0.0
-        if rates is None:
-            rates = np.linspace(self.min_rate, 0.5, 25)
-        ratio = np.exp(_logits(probs) - _logit(self.base))
-        ll = np.log1p(np.asarray(rates)[:, None] * (ratio[None, :] - 1)).sum(axis=1)
-        return float(np.logaddexp.reduce(ll) - math.log(len(rates)))
-
-    def attached_evidence(self, probs: list[float], attached: list[bool]) -> float:
-        """log Bayes factor of "the words with punctuation attached are spun like the document's
-        other words" against "they are not spun" (a whitespace-splitting spinner never swaps
-        them), from counts of confident scores (at least `attached_high`): spun, they are
-        confident as often as the other words are (smoothed); unspun, as often as clean words in
-        spun text are (`attached_clean_rate`)."""
-        n_a = sum(attached)
-        k_a = sum(p >= self.attached_high for p, a in zip(probs, attached) if a)
-        k_b = sum(p >= self.attached_high for p, a in zip(probs, attached) if not a)
-        q, clean = (k_b + 0.5) / (len(probs) - n_a + 1), self.attached_clean_rate
-        return k_a * math.log(q / clean) + (n_a - k_a) * math.log((1 - q) / (1 - clean))
-
-    def unspun(self, probs: list[float]) -> bool:
-        """Do the words say, together, that nobody spun this document (its evidence below the gate)?"""
-        return bool(probs) and self.gated(self.evidence(probs))
-
-    def light(self, probs: list[float]) -> bool:
-        """Is this a long text whose words look spun at a rate spinners seldom swap at (`LIGHT_RATE`),
-        so that the words that look spun are more likely its own vocabulary than swaps?"""
-        return self.light_rate is not None and len(probs) >= self.light_words and self.rate(probs) < self.light_rate
-
-    def gated(self, evidence: float) -> bool:
-        return self.gate is not None and evidence < self.gate
-
-    def attached_gated(self, evidence: float) -> bool:
-        return self.attached_gate is not None and evidence < self.attached_gate
-
-    def apply(self, probs: list[float]) -> list[float]:
-        """The words' probabilities re-weighed from the base rate to the document's rate."""
-        if not probs:
-            return []
-        shifted = _logits(probs) + _logit(self.rate(probs)) - _logit(self.base)
-        return (1 / (1 + np.exp(-shifted))).tolist()
 
 
 class Detector:
@@ -448,18 +230,14 @@ class Detector:
         self.lex = lexicon or load_lexicon()
         self.lm = KneserNeyTrigram.load(Path(lm_dir))
         self._lm_originals: dict[str, tuple[int, ...]] = {}
-        self._priors: dict[str, tuple[dict[str, float], dict[str, str], dict[str, list[str]]]] = {}
-        self._reach: dict[tuple[str, str], bool] = {}  # (original, spun word): a thesaurus path between them
-        self._subs: dict[str, frozenset[str]] = {}
-        self._firsts: dict[tuple[str, bool], tuple[bool | None, float]] = {}  # `_first_of`
-        self._inflected: dict[str, frozenset[str]] = {}  # `_inflected_firsts`
+        self.originals = Originals(self.lex)
         self.threshold = threshold
         self.assume_spun = assume_spun
         self.light_nats = LIGHT_NATS  # the light gate's news test (`reads_unlike_news`); 0: the words' rate alone
         self.n_candidates = CANDIDATES  # originals offered per span; the pipeline sets its tuned number
-        self.second_hop = 0.0  # the chance that a spinner chained (SECOND_HOP_VIA); the pipeline sets its tuned one
-        self.first_habit: float | None = FIRST_HABIT  # `first_gain`'s; None: off
-        self.inflection_habit = True  # `read_inflection` (with `first_habit`); False: session 39's habit alone
+        self.second_hop = 0.0  # the chance that a spinner chained (`Originals.second_hop`); the pipeline sets it
+        self.first_habit: float | None = FIRST_HABIT  # the share `Habit` reads a document's against; None: off
+        self.inflection_habit = True  # `Habit.read_inflection` (with `first_habit`); False: session 39's habit alone
         # the weight of the inverse-thesaurus prior against the originals head (`original_probs`); None:
         # the calibrated one, best for the top candidate alone; the pipeline sets the one its beam was tuned with
         self.prior_weight: float | None = None
@@ -522,7 +300,7 @@ class Detector:
             if self._ends_figure_phrase(text, tok):
                 return True
             before = text[: tok.start].rstrip().rsplit(" ", 1)[-1]
-            return (w in _DIGITS and not (before[:1].isupper() and before.isalpha())
+            return (w in DIGITS and not (before[:1].isupper() and before.isalpha())
                     and not _PERCENTAGE.match(text, tok.end) and not _in_larger_figure(text, tok))
         if w.islower():
             return not _enumerator(text, tok)
@@ -567,7 +345,7 @@ class Detector:
                     p_lex, unseen = self.lexicon_prob(tok.text)
                     p_ctx = ctx[row][enc.first_piece[w]]
                     initial = float(not tok.text.islower() and tok.is_word)
-                    f = {"lex": _logit(p_lex), "unseen": float(unseen), "ctx": _logit(p_ctx), "initial": initial}
+                    f = {"lex": logit(p_lex), "unseen": float(unseen), "ctx": logit(p_ctx), "initial": initial}
                     f["lex_x_ctx"] = f["lex"] * f["ctx"] / 10
                     key = tok.text.lower()
                     left = enc.words[w - 1].text.lower() if w else BOS
@@ -607,8 +385,8 @@ class Detector:
         full (`in_full`: no newswire shorthand, `_WRITES_SHORTHAND`), the shorthand rule
         (`_rule_out`); then the rate prior and its gates (`apply_prior`, whose evidence it
         returns), documentation (DOCUMENTATION_SHARE of it code) among them; then, with
-        `first_habit`, the spinner's habits (`read_inflection` and `read_habit`, whose ratio and
-        share it returns; None without), which move every word's odds (`habit_odds`)."""
+        `first_habit`, the spinner's habits (`Habit.read_inflection` and `Habit.read`, whose ratio
+        and share it returns; None without), which move every word's odds (`Habit.odds`)."""
         if in_full:
             self._rule_out(words)
         documentation = len(words) >= DOCUMENTATION_WORDS and code_share(text) >= DOCUMENTATION_SHARE
@@ -616,13 +394,18 @@ class Detector:
         if not self.first_habit:
             return evidence, attached, None, None
         judge = _judge(signals)
-        inflects = self.read_inflection(words, judge) if self.inflection_habit else None
-        share = self.read_habit(words, judge, _inflecting(inflects))
+        habit = self.habit()
+        inflects = habit.read_inflection(words, judge) if self.inflection_habit else None
+        share = habit.read(words, judge, inflecting(inflects))
         for ws in words:
-            factor = self.habit_odds(ws.token.text.lower(), share, inflects)
+            factor = habit.odds(ws.token.text.lower(), share, inflects)
             if factor != 1.0:
                 ws.probs = {name: _odds_times(p, factor) for name, p in ws.probs.items()}
         return evidence, attached, share, inflects
+
+    def habit(self) -> Habit:
+        """The reader of a document's habits, against the detector's `first_habit` (not None)."""
+        return Habit(self.originals, self.first_habit)
 
     def reads_unlike_news(self, text: str) -> bool:
         """Does the trigram LM find `text` at least `light_nats` (LIGHT_NATS) nats a word surprising?"""
@@ -709,10 +492,10 @@ class Detector:
     def _single_word_originals(self, key: str) -> tuple[int, ...]:
         """LM ids of the top 5 single-word originals the thesaurus offers for a word (cached)."""
         if key not in self._lm_originals:
-            if key in _DIGITS:
-                found = [_DIGITS[key]]
+            if key in DIGITS:
+                found = [DIGITS[key]]
             else:
-                found = [o for o, _ in self.lex.originals(key)] or list(self._prior(key)[0])  # its cache, shared
+                found = [o for o, _ in self.lex.originals(key)] or list(self.originals.prior(key)[0])  # its cache, shared
             self._lm_originals[key] = tuple(self.lm.index.get(o, -1) for o in found if " " not in o)[:5]
         return self._lm_originals[key]
 
@@ -730,8 +513,8 @@ class Detector:
         """`ruled_candidates` for many words, the originals head read in chunks of `chunk` words: a
         chunk's logits (chunk x 20,000 floats) are normalised, searched and dropped while they are
         still in cache, and a long document never holds the whole matrix. The originals whose
-        first substitute a word is (`_writes_first`, as its document's spinner is `inflecting` or
-        not) are weighed by `first_gain`, its document's habit's (`Detector.first_gain`)."""
+        first substitute a word is (`Originals.writes_first`, as its document's spinner is
+        `inflecting` or not) are weighed by `first_gain`, its document's habit's (`Habit.first_gain`)."""
         probs: list[dict[str, float]] = []
         for i in range(0, len(words), chunk):
             with torch.inference_mode():
@@ -742,7 +525,7 @@ class Detector:
 
     def candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES) -> list[Candidate]:
         """Originals for a flagged word, best first: its own k likeliest (`original_probs`), and with
-        `second_hop` those a second step back adds (SECOND_HOP_VIA)."""
+        `second_hop` those a second step back adds (`Originals.second_hop`)."""
         return self.ruled_candidates(word, head, k)
 
     def ruled_candidates(self, word: str, head: "HeadGuess | None", k: int = CANDIDATES,
@@ -776,101 +559,17 @@ class Detector:
         """A span's candidates from its originals' probabilities: those whose first substitute is the
         word times `first_gain`, a likely magnitude left as it is, the k best and the second hop's."""
         key = word.lower()
-        if first_gain != 1.0 and (firsts := {c: first_gain for c in probs if self._writes_first(c, key, inflecting)}):
+        writes_first = self.originals.writes_first
+        if first_gain != 1.0 and (firsts := {c: first_gain for c in probs if writes_first(c, key, inflecting)}):
             probs = _raise(probs, firsts)
         mags = [probs[c] for c in probs if c in MAGNITUDES]
         if sum(mags) >= 0.5 and max(mags) < MAGNITUDE_ODDS * sum(mags):
             probs = {}  # most likely a magnitude, but which is a guess: the span is left as it is
         best = sorted(probs, key=lambda c: -probs[c])[:k]
         if self.second_hop:
-            probs, extra = self._second_hop(key, probs, best)
+            probs, extra = self.originals.second_hop(key, probs, best, self.second_hop)
             best = sorted(best + [c for c in extra if c not in (ruled_out or {})], key=lambda c: -probs[c])
         return [Candidate(match_case(c, word), round(min(probs[c], 1.0), 4)) for c in best]
-
-    def first_substitutes(self, words: list[WordScore], judge: str, inflecting: bool = False) -> list[bool]:
-        """Of one document's surely spun words (`judge`'s probability at least FIRST_SURE) that the
-        thesaurus leads back from, whether each is the first substitute (`_writes_first`, as the
-        spinner is `inflecting` or not) of its likeliest original by the thesaurus."""
-        return [first for ws in words if ws.probs[judge] >= FIRST_SURE
-                for first, _ in [self._first_of(ws.token.text.lower(), inflecting)] if first is not None]
-
-    def read_habit(self, words: list[WordScore], judge: str, inflecting: bool = False) -> float:
-        """The share of first substitutes among one document's surely spun words
-        (`first_substitutes`), smoothed by FIRST_PSEUDO words towards `first_habit`: its
-        spinner's habit. Spinners differ: the seed article's took the first substitute for 94%
-        of such words, a spinner of any sense for about half."""
-        return _smoothed_share(self.first_substitutes(words, judge, inflecting), self.first_habit)
-
-    def read_inflection(self, words: list[WordScore], judge: str) -> float:
-        """How much likelier than the training mix's spinners one document's spinner writes inflected
-        forms the inverse index lacks (`_inflected_only`): the share of its surely spun words
-        (`judge`'s probability at least FIRST_SURE) that are such forms, smoothed by FIRST_PSEUDO
-        words towards INFLECT_SHARE, over INFLECT_SHARE, within INFLECT_RATIOS."""
-        share = _smoothed_share([self._inflected_only(ws.token.text.lower()) for ws in words
-                                 if ws.probs[judge] >= FIRST_SURE], INFLECT_SHARE)
-        return min(max(share / INFLECT_SHARE, INFLECT_RATIOS[0]), INFLECT_RATIOS[1])
-
-    def first_gain(self, share: float) -> float:
-        """How much likelier than the thesaurus prior says a document's spinner, whose habit is
-        `share` (`read_habit`), takes an original's first substitute: the odds of its share over
-        those of `first_habit`, the share the prior assumes; within FIRST_GAINS."""
-        odds = share / (1 - share) / (self.first_habit / (1 - self.first_habit))
-        return min(max(odds, FIRST_GAINS[0]), FIRST_GAINS[1])
-
-    def habit_odds(self, key: str, share: float, inflects: float | None = None) -> float:
-        """How much likelier a spinner whose habits are `share` (`read_habit`) and `inflects`
-        (`read_inflection`) writes the word `key` than one of `first_habit`'s and the training
-        mix's, the factor its odds of being spun move by: over its originals by the thesaurus,
-        those whose first substitute it is (`_writes_first`, the spinner `_inflecting` as
-        `inflects` says) by `first_gain` times as much as the rest, and the rest by (1 - share) /
-        (1 - first_habit); an inflected form the inverse index lacks (`_inflected_only`) also by
-        `inflects` (None: not read, as before session 40). In the seed article, whose spinner took
-        the first substitute for 94% of its surely spun words, "combat" (nobody's first
-        substitute, and the writer's own) becomes less likely spun, "successful" (in's) more. A
-        word the thesaurus offers no way back to is left as it is."""
-        moved = inflects if inflects is not None and self._inflected_only(key) else 1.0
-        if share == self.first_habit:
-            return moved
-        is_first, firsts = self._first_of(key, _inflecting(inflects))
-        if is_first is None:
-            return moved
-        return moved * (1 - share) / (1 - self.first_habit) * (1 - firsts + self.first_gain(share) * firsts)
-
-    def _first_of(self, key: str, inflecting: bool = False) -> tuple[bool | None, float]:
-        """Of a spun word's originals by the thesaurus alone (`_prior`, the word itself left out):
-        is it the first substitute of the likeliest (`_writes_first`), and the share of their
-        probability whose first substitute it is (cached; None, 0: the thesaurus offers no way
-        back to it)."""
-        if (key, inflecting) not in self._firsts:
-            originals = {c: p for c, p in self._prior(key)[0].items() if c != key}
-            total = sum(originals.values())
-            writes = [c for c in originals if self._writes_first(c, key, inflecting)]
-            self._firsts[key, inflecting] = ((next(iter(originals)) in writes,
-                                              sum(originals[c] for c in writes) / total) if total else (None, 0.0))
-        return self._firsts[key, inflecting]
-
-    def _writes_first(self, original: str, key: str, inflecting: bool = False) -> bool:
-        """Is the word `key` what a first-substitute spinner writes for `original`: its first
-        substitute (`Lexicon.first`), or, for a spinner that is `inflecting` and an inflected form
-        the inverse index lacks, what it writes (`_inflected_firsts`)?"""
-        return self.lex.first(original) == key or inflecting and original in self._inflected_firsts(key)
-
-    def _inflected_only(self, key: str) -> bool:
-        """Is `key` an inflected form the inverse index lacks, whose originals are inflected forms
-        of its lemma's ("gatherings": "meetings"): a word only an inflecting spinner writes?"""
-        return bool(self._prior(key)[1])
-
-    def _inflected_firsts(self, key: str) -> frozenset[str]:
-        """For an inflected form the inverse index lacks (`_inflected_only`), the originals a
-        spinner that lemmatises, takes the first substitute of that part of speech
-        (`Lexicon.first`) and inflects again would have made it of: "gatherings" of "meetings"
-        (meeting's first noun substitute is "gathering"). Empty for any other word (cached)."""
-        if key not in self._inflected:
-            self._inflected[key] = frozenset(
-                form for lemma, tag in (inflected_readings(key) if self._inflected_only(key) else ())
-                for orig, _ in self.lex.originals(lemma)
-                if self.lex.first(orig, _MYTHES_POS[tag[0]]) == lemma for form in _forms_for(orig, tag))
-        return self._inflected[key]
 
     def original_probs(self, key: str, head: "HeadGuess | None", k: int = CANDIDATES,
                        beta: float | None = None) -> dict[str, float]:
@@ -879,8 +578,8 @@ class Detector:
         normalised over every original either knows: a candidate only the head proposes keeps
         the head's own, modest probability instead of looking certain for being alone in the top
         k. Without the head, the prior alone. `beta`: the prior's weight (default `_beta`)."""
-        prior, base_of, forms_of = self._prior(key)
-        if not prior and not self._stem_has_originals(key):
+        prior, base_of, forms_of = self.originals.prior(key)
+        if not prior and not self.originals.stem_has_originals(key):
             return {}  # no way back through the thesaurus: the head's guess would be a guess
         if head is None:
             total = sum(p for c, p in prior.items() if c != key) or 1.0
@@ -890,47 +589,22 @@ class Detector:
         top = [self.bundle.originals[i] for i in head.top[:k]]
         # in a fixed order (ties keep it); the head's "use" is "using" for "utilizing"
         cands = list(dict.fromkeys(list(prior) + [f for c in top for f in forms_of.get(c, [c])
-                                                  if f in prior or self._reaches(f, key)]))
+                                                  if f in prior or self.originals.reaches(f, key)]))
         looked_up = [c for c in dict.fromkeys(cands + list(forms_of)) if c in vocab]
         lp = dict(zip(looked_up, head.logprobs([vocab[c] for c in looked_up])))  # one gather, not one per word
         # an inflected original also takes its base form's guess
         guess = {c: max(lp.get(c, -12.0), lp.get(base_of.get(c, c), -12.0)) for c in cands}
         scores = {c: guess[c] + beta * math.log(prior.get(c, 0.0) + 1e-4) for c in cands
-                  if c not in (key, "<unk>") and not (key in _NUMERALS and _is_number(c))}
+                  if c not in (key, "<unk>") and not (key in NUMERALS and is_number(c))}
         # log Z over the whole originals space: the head sums to 1, each at the floor but the prior's
         floor = beta * math.log(1e-4)
         z = math.log(math.exp(floor) + sum(math.exp(guess[c]) * ((p + 1e-4) ** beta - math.exp(floor))
                                            for c, p in prior.items()))
         return {c: math.exp(s - z) for c, s in scores.items()}
 
-    def _reaches(self, original: str, key: str) -> bool:
-        """Whether the thesaurus leads from `original` to the spun word: the word or a lemma of it
-        is a substitute of the original or of a lemma of it ("tell" -> "state": "told" for
-        "stated", which the inverse index, cut at 20 originals a word, does not list). Else the
-        originals head proposed it alone, and its guess ("spend" for "password") is no original."""
-        if (original, key) not in self._reach:
-            ours = {key, *lemmas(key), *regular_stems(key)}
-            self._reach[original, key] = any(not ours.isdisjoint(self._substitutes(o))
-                                             for o in {original, *lemmas(original)})
-        return self._reach[original, key]
-
-    def _substitutes(self, headword: str) -> frozenset[str]:
-        """A headword's substitutes in the forward table (cached: `Lexicon.substitutes` weighs them anew)."""
-        if headword not in self._subs:
-            self._subs[headword] = frozenset(self.lex.substitutes(headword))
-        return self._subs[headword]
-
-    def _stem_has_originals(self, key: str) -> bool:
-        """Whether a word the thesaurus and lemminflect cannot read back is a regular form of one
-        the thesaurus can: the spinner inflects by rule what lemminflect does not know ("defrayal"
-        -> "defrayals", "demo" -> "demoed", "peachy" -> "peachier"), and the head learnt those.
-        Without one ("cryptocurrency", "solana") the word is none of our spinner's, and the head's
-        best original for it ("airline", "so") no better than a guess."""
-        return any(self.lex.originals(stem) for stem in regular_stems(key))
-
     def _figure_of_magnitude(self, text: str, run: list[WordScore]) -> bool:
         """"2 million", or a spinner's "2 cardinal": how a text written in full writes a figure."""
-        return run[0].token.text in _DIGITS and self._magnitude.match(text, run[-1].token.end) is not None
+        return run[0].token.text in DIGITS and self._magnitude.match(text, run[-1].token.end) is not None
 
     @property
     def _beta(self) -> float:
@@ -968,53 +642,6 @@ class Detector:
             share = min(sum(probs.get(c, 0.0) for c, full in SHORTHAND.items() if full in (None, key)), 1.0)
             ws.probs = {name: _odds_times(p, 1 - share) for name, p in ws.probs.items()}
 
-    def _second_hop(self, key: str, probs: dict[str, float], best: list[str]) -> tuple[dict[str, float], list[str]]:
-        """The mixture of SECOND_HOP_VIA over a span's originals `probs` (its k `best`), and the
-        SECOND_HOP_EXTRA likeliest originals it adds."""
-        h = self.second_hop
-        mixed = {c: (1 - h) * p for c, p in probs.items()}
-        for x in best[:SECOND_HOP_VIA]:
-            if _is_number(x):
-                continue
-            for y, q in self.lex.originals(x)[:SECOND_HOP_EACH]:
-                if y != key and " " not in y and not _is_number(y):
-                    mixed[y] = mixed.get(y, 0.0) + h * probs[x] * q
-        own = set(probs)
-        extra = sorted((y for y in mixed if y not in own), key=lambda y: -mixed[y])[:SECOND_HOP_EXTRA]
-        return mixed, extra
-
-    def _prior(self, key: str) -> tuple[dict[str, float], dict[str, str], dict[str, list[str]]]:
-        """A spun word's originals by the thesaurus alone (cached, not to be changed): the
-        inverse-index prior, and for an inflected word that the index lacks, each form's base
-        ("were" -> "be") and each base's forms."""
-        if key not in self._priors:
-            prior = dict(self.lex.originals(key))
-            base_of: dict[str, str] = {}
-            if not prior:
-                prior, base_of = self._inflected_originals(key)
-            if key in _DIGITS:
-                prior = {_DIGITS[key]: 1.0}
-            if key in _NUMERALS:
-                prior = {o: p for o, p in prior.items() if not _is_number(o)}
-            forms_of: dict[str, list[str]] = {}
-            for form, base in base_of.items():
-                forms_of.setdefault(base, []).append(form)
-            self._priors[key] = prior, base_of, forms_of
-        return self._priors[key]
-
-    def _inflected_originals(self, key: str) -> tuple[dict[str, float], dict[str, str]]:
-        """'gatherings' -> lemma 'gathering' -> 'meeting' -> 'meetings'; 'existed' -> 'exist'
-        (past or participle) -> 'be' -> 'was', 'were', 'been'. With each form's base, so the
-        head's base-form guesses get the word's inflection."""
-        out: dict[str, float] = {}
-        base_of: dict[str, str] = {}
-        for lemma, tag in inflected_readings(key):
-            for orig, p in self.lex.originals(lemma):
-                for form in _forms_for(orig, tag):
-                    out[form] = max(out.get(form, 0.0), p)
-                    base_of.setdefault(form, orig)
-        return dict(sorted(out.items(), key=lambda kv: -kv[1])), base_of  # likeliest first, as `originals`
-
     # -- the API -----------------------------------------------------------
     def detect_pieces(self, texts: list[str], signal: str = "combined", with_candidates: bool = True,
                       scored_by: str | None = None, threshold: float | None = None,
@@ -1038,7 +665,7 @@ class Detector:
             parts = [texts[i] for i, _, _ in group]
             for part, words in zip(parts, self.score_documents(parts, signals, with_candidates, prior=False)):
                 in_full = not _WRITES_SHORTHAND.search(part)
-                evidence, attached, habit, inflects = self.weigh(part, words, signals, in_full)
+                evidence, attached, share, inflects = self.weigh(part, words, signals, in_full)
                 least = surely[1] if surely and evidence is not None and evidence >= surely[0] else threshold
                 ruled_out, raised = (SHORTHAND, self._in_full) if in_full else (None, None)
                 flagged = [run for run in self.phrases(part, words)
@@ -1049,8 +676,8 @@ class Detector:
                 cands = (self.candidates_many([" ".join(part[a:b].split()) for a, b in where],
                                               [run[0].hidden for run in flagged],
                                               self.n_candidates, ruled_out=ruled_out, raised=raised,
-                                              first_gain=1.0 if habit is None else self.first_gain(habit),
-                                              inflecting=_inflecting(inflects))
+                                              first_gain=1.0 if share is None else self.habit().first_gain(share),
+                                              inflecting=inflecting(inflects))
                          if with_candidates else [[] for _ in where])
                 spans = [Span(a, b, part[a:b], round(_mean(ws.probs[scored_by] for ws in run), 4), cs)
                          for run, (a, b), cs in zip(flagged, where, cands)]

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from restore.calibrate import labelled_words
-from restore.detect import DEFAULT_DIR, FEATURES, Detector, RatePrior
+from restore.detect import DEFAULT_DIR, FEATURES, Detector
+from restore.gates import RatePrior
 from restore.evaluate import median_seconds
 from restore.lexicon import load_lexicon
 from restore.pairs import build_pairs, clean_sentences, load_pairs, spun_articles

@@ -41,9 +41,9 @@ import numpy as np
 from datasets import disable_progress_bars
 
 from bench_modern import package_prose
-from restore.detect import (ATTACHED_GATE, ATTACHED_HIGH, DEFAULT_DIR, GATE, LIGHT_NATS, LIGHT_RATE, LIGHT_WORDS, MIN_RATE,
-                            RatePrior)
+from restore.detect import DEFAULT_DIR
 from restore.evaluate import edit_outcomes, evaluate
+from restore.gates import ATTACHED_GATE, ATTACHED_HIGH, GATE, LIGHT_NATS, LIGHT_RATE, LIGHT_WORDS, MIN_RATE, RatePrior
 from restore.lexicon import load_lexicon
 from restore.pairs import clean_sentences, spun_articles, valid_pairs, validation_articles
 from restore.pipeline import Pipeline

@@ -23,7 +23,8 @@ from pathlib import Path
 from datasets import disable_progress_bars
 
 from bench_gate import LIGHT_SPIN
-from restore.detect import DEFAULT_DIR, LIGHT_NATS
+from restore.detect import DEFAULT_DIR
+from restore.gates import LIGHT_NATS
 from restore.evaluate import evaluate, format_table, identity, median_seconds, naive_reversal
 from restore.lexicon import load_lexicon
 from restore.nlm import BothWays

@@ -41,7 +41,7 @@ def main() -> None:
                     help="whole spun validation articles instead of sentences (each one document: the vote counts)")
     ap.add_argument("--examples", type=int, default=8)
     ap.add_argument("--ceilings", action="store_true", help="BLEU with the spinner's own spans as flags instead")
-    ap.add_argument("--first-habit", help="the detector's first_habit (`Detector.read_habit`), or off; default: the shipped one")
+    ap.add_argument("--first-habit", help="the detector's first_habit (`Habit.read`), or off; default: the shipped one")
     args = ap.parse_args()
 
     docs = read_docs(args.valid)

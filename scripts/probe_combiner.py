@@ -135,7 +135,7 @@ def add_reread(det: Detector, rows: list[dict], words: list[Labelled], sure: flo
         for w in ws:
             orig = None
             if w.ws.probs["lexicon+context"] >= sure:
-                orig = next((o for o in det._prior(w.ws.token.text.lower())[0] if " " not in o), None)
+                orig = next((o for o in det.originals.prior(w.ws.token.text.lower())[0] if " " not in o), None)
             parts.append(text[pos : w.start])
             where[w.start] = (sum(map(len, parts)), orig is not None)
             parts.append(match_case(orig, w.ws.token.text) if orig else text[w.start : w.end])

@@ -6,16 +6,16 @@
 A spinner's habit shows in its text: the seed article's spinner wrote an original's first
 substitute (`Lexicon.first`: "in" -> "successful") for 94% of its surely spun words, one that
 draws from any sense for about half. With `Detector.first_habit` set (the share of first
-substitutes the thesaurus prior assumes), each document's own share (`Detector.read_habit`)
+substitutes the thesaurus prior assumes), each document's own share (`Habit.read`)
 weighs its candidates, the originals whose first substitute is the spun word by the odds of
-that share over the habit's (`Detector.first_gain`, session 38), and moves each word's odds of
-being spun by how likely that habit makes it (`Detector.habit_odds`, session 39). This prints,
+that share over the habit's (`Habit.first_gain`, session 38), and moves each word's odds of
+being spun by how likely that habit makes it (`Habit.odds`, session 39). This prints,
 for each habit (off: none), BLEU (and the share of swaps
 restored) on validation articles spun by the training mix, the seedlike policy, the chained
 policy (held out of training), a first-substitute spinner and an any-sense spinner, and the
 changes to unspun articles and the seed article's words changed against the first setting's; then the first-substitute share the detector reads in each set
 (the 10th, 50th and 90th percentile over documents) and in the seed article. Since session 40
-a spinner's other habit, inflecting (`Detector.read_inflection`), is read with the first; two
+a spinner's other habit, inflecting (`Habit.read_inflection`), is read with the first; two
 more sets are spun by spinners that inflect (first substitute, and seedlike), and
 `--no-inflection` reads the first habit alone, as session 39 did.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from restore.detect import FIRST_SURE
+from restore.habit import FIRST_SURE
 from restore.evaluate import evaluate
 from restore.lexicon import load_lexicon
 from restore.pairs import spun_articles, validation_articles
@@ -72,12 +72,12 @@ def main() -> None:
     det = pipe.detector
     det.first_habit = None  # the words' scores before the habit moves them
     print(f"\nShare of first substitutes among the words scored at least {FIRST_SURE} "
-          "(`Detector.first_substitutes`; documents with at least 5 such words):\n")
+          "(`Habit.first_substitutes`; documents with at least 5 such words):\n")
     print("| set | documents | 10th | 50th | 90th |\n|---|---:|---:|---:|---:|")
     for name, rows in [*sets.items(), ("seed article", [{"spun": seed}])]:
         shares = []
         for words in det.score_documents([r["spun"] for r in rows], ("combined",), with_hidden=False):
-            firsts = det.first_substitutes(words, "combined")
+            firsts = det.habit().first_substitutes(words, "combined")
             if len(firsts) >= 5:
                 shares.append(sum(firsts) / len(firsts))
         shares.sort()

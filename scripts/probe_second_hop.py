@@ -5,7 +5,7 @@
 
 A spinner whose thesaurus differs from ours may have chained through it (the seed article's
 "speech" for "exchange": exchange -> conversation -> speech), and the second hop
-(`Detector.second_hop`, SECOND_HOP_* in `restore/detect.py`) offers the rewriter the likeliest
+(`Detector.second_hop`, SECOND_HOP_* in `restore/originals.py`) offers the rewriter the likeliest
 originals a step further back: through a span's first VIA candidates, and their EACH likeliest
 originals, the EXTRA likeliest of all. Until session 37 that was 5:10:3. This prints, for each
 setting VIA:EACH:EXTRA, BLEU (and the share of swaps restored) on validation sentences and whole articles spun
@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from restore import detect
+from restore import originals
 from restore.evaluate import evaluate
 from restore.pairs import clean_sentences, spun_articles, valid_pairs, validation_articles
 from restore.pipeline import Pipeline
@@ -38,7 +38,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--valid", default="../shared/corpus/valid.jsonl.gz")
     ap.add_argument("--settings", default="5:10:3,5:10:10,10:20:10,10:20:20",
-                    help="VIA:EACH:EXTRA, comma-separated (SECOND_HOP_* in restore/detect.py)")
+                    help="VIA:EACH:EXTRA, comma-separated (SECOND_HOP_* in restore/originals.py)")
     ap.add_argument("--articles", type=int, default=150)
     ap.add_argument("--speed-only", action="store_true", help="the speed table alone (about 3 minutes)")
     args = ap.parse_args()
@@ -83,7 +83,7 @@ def main() -> None:
 
 def use(setting: str) -> None:
     """Set SECOND_HOP_VIA, _EACH and _EXTRA from "VIA:EACH:EXTRA"."""
-    detect.SECOND_HOP_VIA, detect.SECOND_HOP_EACH, detect.SECOND_HOP_EXTRA = map(int, setting.split(":"))
+    originals.SECOND_HOP_VIA, originals.SECOND_HOP_EACH, originals.SECOND_HOP_EXTRA = map(int, setting.split(":"))
 
 
 if __name__ == "__main__":

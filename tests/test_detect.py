@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from restore.calibrate import Labelled, fit_prior
-from restore.detect import Detector, RatePrior, WordScore
+from restore.detect import Detector, WordScore
+from restore.gates import RatePrior
 from restore.errors import RestoreError
 from restore.spin import Policy, Spinner
 from restore.text import Token, code_share, glued, not_prose, tokenize
@@ -259,92 +260,3 @@ def test_the_encoder_precision_is_one_of_three_and_auto_picks_bf16_where_the_cpu
         monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
         monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
         assert inference_dtype("auto") == dtype
-
-
-def _habit_reader(lexicon, habit: float):
-    """Stands in for a Detector with the tests' thesaurus and this `first_habit` (for `read_habit`,
-    `first_gain` and `habit_odds`)."""
-    from types import SimpleNamespace
-
-    det = SimpleNamespace(lex=lexicon, first_habit=habit, _firsts={}, _priors={}, _inflected={})
-    for name in ("first_substitutes", "read_habit", "read_inflection", "first_gain", "habit_odds", "_first_of",
-                 "_writes_first", "_inflected_only", "_inflected_firsts", "_prior", "_inflected_originals"):
-        setattr(det, name, getattr(Detector, name).__get__(det))
-    return det
-
-
-def _sure(words: list[str], p: float) -> list[WordScore]:
-    return [WordScore(Token(w, 0, len(w)), {}, {"combined": p}, None) for w in words]
-
-
-def test_a_documents_habit_is_read_from_its_surely_spun_words(lexicon):
-    """`Detector.read_habit`: the share of a document's surely spun words (FIRST_SURE) that are the
-    first substitute of their likeliest original, smoothed towards `first_habit`: a few words
-    move it little; `first_gain`, its odds over the habit's, stays within FIRST_GAINS."""
-    from restore.detect import FIRST_GAINS, FIRST_PSEUDO, FIRST_SURE
-
-    det = _habit_reader(lexicon, 0.6)
-    # "successful" is the first substitute of "in"; "authorities" is not of "state" ("government" is)
-    share = det.read_habit(_sure(["successful"] * 8 + ["authorities"] * 2, 0.95), "combined")
-    assert share == pytest.approx((8 + FIRST_PSEUDO * 0.6) / (10 + FIRST_PSEUDO))
-    assert det.first_gain(share) == pytest.approx(share / (1 - share) / (0.6 / 0.4))
-    assert det.read_habit(_sure(["successful"] * 10, FIRST_SURE - 0.01), "combined") == 0.6  # none sure
-    assert det.read_habit(_sure(["minister"] * 10, 0.99), "combined") == 0.6  # no way back: no say
-    assert det.first_gain(det.read_habit(_sure(["successful"] * 200, 0.99), "combined")) == FIRST_GAINS[1]
-    assert det.first_gain(det.read_habit(_sure(["authorities"] * 200, 0.99), "combined")) == FIRST_GAINS[0]
-    assert 1.0 < det.first_gain(det.read_habit(_sure(["successful"], 0.99), "combined")) < 1.6  # one word
-    assert det.read_habit([], "combined") == 0.6 and det.first_gain(0.6) == pytest.approx(1.0)
-
-
-def test_a_documents_habit_moves_each_words_odds_of_being_spun(lexicon):
-    """`Detector.habit_odds`: the likelihood ratio of a word under the document's habit against the
-    prior's. Where the spinner takes first substitutes, a word that is one ("successful", in's
-    only) becomes likelier spun, one that is none ("authorities") less; at the prior's habit,
-    or for a word the thesaurus offers no way back to, nothing moves."""
-    det = _habit_reader(lexicon, 0.5)
-    share = 0.9
-    assert det.habit_odds("successful", share) == pytest.approx(share / 0.5)
-    assert det.habit_odds("authorities", share) == pytest.approx((1 - share) / 0.5)
-    assert det.habit_odds("successful", 0.2) < 1 < det.habit_odds("authorities", 0.2)  # an any-sense spinner
-    assert det.habit_odds("successful", 0.5) == det.habit_odds("authorities", 0.5) == 1.0
-    assert det.habit_odds("minister", share) == 1.0
-
-
-def test_an_inflecting_spinners_first_substitutes_are_read_through_the_part_of_speech(lexicon):
-    """"gatherings" is not in the inverse index: only a spinner that lemmatises, takes meeting's
-    first noun substitute ("gathering") and inflects it again writes it, for "meetings". In a
-    document whose spinner inflects it counts as a first substitute for the habit, in one whose
-    spinner does not it is none; "encounters" (meeting's second sense) is none in either."""
-    det = _habit_reader(lexicon, 0.5)
-    assert det._inflected_only("gatherings") and not det._inflected_only("gathering")
-    assert det._inflected_firsts("gatherings") == {"meetings"}
-    assert det._writes_first("meetings", "gatherings", inflecting=True)
-    assert not det._writes_first("meetings", "gatherings", inflecting=False)
-    assert det._first_of("gatherings", True) == (True, 1.0) and det._first_of("gatherings") == (False, 0.0)
-    assert det._inflected_firsts("encounters") == frozenset() and det._first_of("encounters", True) == (False, 0.0)
-    assert det._inflected_firsts("successful") == frozenset()  # in the index: `Lexicon.first` says
-    sure = _sure(["gatherings"] * 10, 0.95)
-    assert det.read_habit(sure, "combined", inflecting=True) == pytest.approx((10 + 5 * 0.5) / 15)
-    assert det.read_habit(sure, "combined") == pytest.approx(5 * 0.5 / 15)
-
-
-def test_a_documents_share_of_inflected_forms_moves_their_odds_only(lexicon):
-    """`read_inflection`: a document whose surely spun words include inflected forms the inverse
-    index lacks was spun by a spinner that inflects (the ratio of its smoothed share to the
-    training mix's INFLECT_SHARE, within INFLECT_RATIOS); `habit_odds` moves those forms' odds by
-    it, and no other word's, and reads them as first substitutes only where it is at least 1."""
-    from restore.detect import FIRST_PSEUDO, INFLECT_RATIOS, INFLECT_SHARE, _inflecting
-
-    det = _habit_reader(lexicon, 0.5)
-    inflects = det.read_inflection(_sure(["gatherings"] * 3 + ["successful"] * 7, 0.95), "combined")
-    assert inflects == pytest.approx((3 + FIRST_PSEUDO * INFLECT_SHARE) / (10 + FIRST_PSEUDO) / INFLECT_SHARE)
-    assert det.read_inflection(_sure(["successful"] * 30, 0.95), "combined") == INFLECT_RATIOS[0]  # none
-    assert det.read_inflection(_sure(["gatherings"] * 30, 0.95), "combined") == INFLECT_RATIOS[1]
-    assert det.read_inflection(_sure(["gatherings"] * 30, 0.5), "combined") == pytest.approx(1.0)  # none sure
-    assert _inflecting(inflects) and not _inflecting(INFLECT_RATIOS[0]) and not _inflecting(None)
-    assert det.habit_odds("gatherings", 0.5, 2.0) == 2.0 and det.habit_odds("successful", 0.5, 2.0) == 1.0
-    assert det.habit_odds("gatherings", 0.9, 2.0) == pytest.approx(2.0 * 0.9 / 0.5)  # inflecting: a first
-    assert det.habit_odds("gatherings", 0.9, 0.5) == pytest.approx(0.5 * (1 - 0.9) / 0.5)  # not: none
-    assert det.habit_odds("gatherings", 0.9) == pytest.approx((1 - 0.9) / 0.5)  # not read: session 39's habit
-    assert det.habit_odds("gatherings", 0.9, 1.0) == pytest.approx(0.9 / 0.5)  # the mix's ratio: inflecting
-    assert det.habit_odds("successful", 0.9, 2.0) == det.habit_odds("successful", 0.9, 0.5) == pytest.approx(0.9 / 0.5)

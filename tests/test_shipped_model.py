@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from restore.detect import DOCUMENTATION_SHARE, RatePrior
+from restore.gates import DOCUMENTATION_SHARE, RatePrior
 from restore.evaluate import sacre_scores
 from restore.lexicon import load_lexicon
 from restore.paths import DETECTOR_DIR
@@ -409,7 +409,7 @@ def test_a_second_step_back_offers_what_a_chaining_spinner_swapped(pipe):
     """new -> fresh -> "caller" (the seed article's "a caller pact"): one step back through the
     thesaurus offers "fresh", a second adds "new"; never a number or a phrase ("cardinal" stands
     for "billion", not "million"; a spun "state" for "gas", not "natural gas")."""
-    from restore.detect import SECOND_HOP_EXTRA, _is_number
+    from restore.originals import SECOND_HOP_EXTRA, is_number
 
     det = pipe.detector
     assert 0 < det.second_hop < 1  # the shipped LM config chose one
@@ -421,7 +421,7 @@ def test_a_second_step_back_offers_what_a_chaining_spinner_swapped(pipe):
         texts = [c.text for c in cands]
         extra = set(texts) - set(one[word])
         assert set(one[word]) <= set(texts) and len(extra) <= SECOND_HOP_EXTRA
-        assert not any(" " in x or _is_number(x) for x in extra), (word, extra)
+        assert not any(" " in x or is_number(x) for x in extra), (word, extra)
         assert sum(c.score for c in cands) <= 1.0001 and texts == [c.text for c in sorted(cands, key=lambda c: -c.score)]
 
 
@@ -438,27 +438,27 @@ def test_the_second_step_goes_through_a_spans_first_ten_candidates(pipe, monkeyp
     """exchange -> conversation -> "speech" (the seed article's "successful speech for deploying
     troops"): in this sentence "conversation" is the span's eighth candidate, so the second step
     of session 36 (through 5 candidates, 3 originals added) never offered "exchange"."""
-    from restore import detect
+    from restore import originals
 
     spun = "Iran would halt its work successful speech for aid, officials said."
     assert pipe(spun).restored() == "Iran would halt its work in exchange for aid, officials said."
     for name, value in (("SECOND_HOP_VIA", 5), ("SECOND_HOP_EACH", 10), ("SECOND_HOP_EXTRA", 3)):
-        monkeypatch.setattr(detect, name, value)
+        monkeypatch.setattr(originals, name, value)
     assert pipe(spun).restored() == "Iran would halt its work in speech for aid, officials said."
 
 
 def test_a_spinners_habit_of_first_substitutes_is_read_from_its_own_text(pipe, monkeypatch):
     """A spinner that writes each original's first substitute (the seed article's did for 94% of
-    its surely spun words) leaves its habit in its text (`Detector.read_habit`): the originals
-    with that substitute are weighed up (`first_gain`), the words that are nobody's first
-    substitute look less spun (`habit_odds`), and the text comes back better; an any-sense
+    its surely spun words) leaves its habit in its text (`Habit.read`): the originals
+    with that substitute are weighed up (`Habit.first_gain`), the words that are nobody's first
+    substitute look less spun (`Habit.odds`), and the text comes back better; an any-sense
     spinner's text has those originals weighed down."""
-    from restore.detect import FIRST_GAINS, Detector
+    from restore.habit import FIRST_GAINS, Habit
 
     lex, det = load_lexicon(), pipe.detector
     gains: list[float] = []
-    real = Detector.read_habit
-    monkeypatch.setattr(Detector, "read_habit",
+    real = Habit.read
+    monkeypatch.setattr(Habit, "read",
                         lambda self, *a: gains.append(self.first_gain(share := real(self, *a))) or share)
 
     def restored(choice: str, habit: float | None) -> tuple[int, int, float, int]:
@@ -490,14 +490,14 @@ def test_a_spinners_habit_of_first_substitutes_is_read_from_its_own_text(pipe, m
 def test_whether_a_spinner_inflects_is_read_from_its_own_text(pipe, monkeypatch):
     """Only a spinner that lemmatises and inflects again writes inflected forms the inverse index
     lacks ("gatherings"): in its text they are a share of the surely spun words, and
-    `Detector.read_inflection` says so (a ratio above 1 to the training mix's share); in text
+    `Habit.read_inflection` says so (a ratio above 1 to the training mix's share); in text
     from a spinner that does not inflect, and in the seed article, the ratio is at its floor."""
-    from restore.detect import INFLECT_RATIOS, Detector
+    from restore.habit import INFLECT_RATIOS, Habit
 
     lex, det = load_lexicon(), pipe.detector
     ratios: list[float] = []
-    real = Detector.read_inflection
-    monkeypatch.setattr(Detector, "read_inflection", lambda self, *a: ratios.append(real(self, *a)) or ratios[-1])
+    real = Habit.read_inflection
+    monkeypatch.setattr(Habit, "read_inflection", lambda self, *a: ratios.append(real(self, *a)) or ratios[-1])
 
     def read(choice: str, inflect: bool) -> list[float]:
         ratios.clear()
@@ -720,7 +720,7 @@ def test_a_modern_article_keeps_its_percentages_and_figures(pipe):
     20 this text came back with "4 pct" and "about two pct". Until session 22 its four "percent",
     nearly always spun from "pct" in the train split, made it look surely spun before the
     shorthand rule spoke (evidence +12.5), and with session 22's weights "percent" became "percentage"."""
-    from restore.detect import GATE
+    from restore.gates import GATE
 
     doc = pipe(MODERN)
     assert doc.evidence < GATE and doc.edits == [], (doc.evidence, doc.edits)
@@ -767,7 +767,7 @@ def test_a_word_with_no_way_back_through_the_thesaurus_gets_no_original(pipe):
         doc = pipe(spinner.spin(text, seed=seed).spun)
         assert not [e for e in doc.edits if e.old in ("solana", "cryptocurrency")], doc.edits
     det = pipe.detector
-    assert [det._stem_has_originals(w) for w in ("solana", "cryptocurrency", "defrayals", "peachier", "demoed")] == [
+    assert [det.originals.stem_has_originals(w) for w in ("solana", "cryptocurrency", "defrayals", "peachier", "demoed")] == [
         False, False, True, True, True]
 
 
