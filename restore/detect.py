@@ -13,6 +13,10 @@ Two kinds of evidence, combined by a logistic regression fitted on validation pa
   the word in doubt (it costs time).
 Candidates for a flagged word come from the inverse thesaurus (prior) and the
 tagger's `orig` head (context), scored together.
+
+Per document, the words' scores are then weighed by what the whole text says: its spin rate
+and gates (`restore.gates`) and its spinner's habits (`restore.habit`); what the thesaurus says
+of a word, read backwards, is `restore.originals`.
 """
 
 from __future__ import annotations
