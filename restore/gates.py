@@ -1,7 +1,7 @@
 """Document gates: is a text spun at all, and at what rate?
 
 A spinner spins a whole document at one rate, about a quarter of its words; a clean document
-has rate 0. The detector scores words one by one, calibrated at the training data's rate;
+has rate 0. The detector scores words one by one, calibrated at the calibration data's rate;
 `RatePrior` reads a document's own rate from those scores, moves each word's odds to it, and
 judges whether the document is unspun, spun too lightly to be a spinner's work, or has its
 words with punctuation attached left alone (a whitespace-splitting spinner). The constants
@@ -17,11 +17,13 @@ import numpy as np
 
 
 def logit(p: float) -> float:
+    """log odds, the probability clipped to [1e-4, 1 - 1e-4] so that a sure score stays finite."""
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
 
 
 def logits(probs: list[float]) -> np.ndarray:
+    """`logit` of many at once."""
     p = np.clip(np.asarray(probs, dtype=float), 1e-4, 1 - 1e-4)
     return np.log(p / (1 - p))
 
